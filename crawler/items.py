@@ -1,0 +1,42 @@
+"""The one item a crawl yields: a capture of one fetched response (or a failed fetch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Outcomes of a capture, as stored in captures.outcome.
+ARTICLE = "article"
+UNCHANGED = "unchanged"
+LISTING = "listing"
+NOT_ARTICLE = "not_article"
+SOFT_404 = "soft_404"
+SEIZED = "seized"
+GONE = "gone"
+ERROR = "error"
+OUTCOMES = (ARTICLE, UNCHANGED, LISTING, NOT_ARTICLE, SOFT_404, SEIZED, GONE, ERROR)
+
+
+@dataclass
+class Capture:
+    """One fetched response, or one fetch that failed, with what was learned from it.
+
+    Plain data with no Scrapy types, so a queue can carry it to the storage writer.
+    `article` holds the fields of `crawler.extraction.extract_article` plus the story's
+    identity (`key`, `site`, `source_id`, `canonical_url`) when outcome is `article`.
+    """
+
+    site: str
+    url: str  # logical URL that answered (after redirects), on a profile host
+    host: str  # logical host that answered
+    fetched_at: str  # ISO 8601 UTC
+    outcome: str
+    page_type: str = "other"  # article | home | listing | feed | sitemap | robots | other
+    requested_url: str | None = None  # logical URL first asked for, when it differs from url
+    status: int | None = None
+    error: str | None = None
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    content_type: str | None = None
+    body: bytes | None = None  # raw response body as received (decompressed transfer)
+    article_key: str | None = None  # story the URL names, even when no story came out
+    article: dict[str, Any] | None = None
