@@ -1,0 +1,778 @@
+"""The archive database: opening it, writing captures as stories and versions, and reading it back."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sqlite3
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlite_utils import Database
+
+from crawler.clock import to_utc, utc_now
+from crawler.dedupe import content_hash
+from crawler.items import ARTICLE, GONE, OUTCOMES, UNCHANGED, Capture
+from crawler.storage.schema import EXTRACTED_COLUMNS, MIGRATIONS
+from crawler.storage.stories import HostRecord, Story, Version, sort_hosts
+
+BUSY_TIMEOUT_MS = 10_000
+CACHE_SIZE = -65_536  # KiB when negative: a batch's FTS and index pages stay in memory
+WAL_CHECKPOINT_PAGES = 10_000
+IN_CHUNK = 500  # parameters per IN (...) query, well under SQLite's limit
+RECENT = 10  # runs and errors that stats() reports
+COMPRESSION = "zlib"
+ROLES = ("primary", "alternate", "retired")
+STATES = ("up", "down", "seized", "redirecting", "unknown")
+RUN_STATUSES = ("running", "finished", "failed", "interrupted")
+GONE_STATUSES = (404, 410)
+# bm25 weights for title, lead, body: a word in the headline says more than one in the text.
+RANK_WEIGHTS = (10.0, 4.0, 1.0)
+SNIPPET_TOKENS = 16
+
+_FIELDS = tuple(EXTRACTED_COLUMNS)
+_ARTICLE_COLUMNS = (
+    "key",
+    "site",
+    "source_id",
+    *_FIELDS,
+    "content_hash",
+    "first_seen_at",
+    "last_seen_at",
+    "mirrors",
+    "version_count",
+    "duplicate_of",
+    "host",
+    "url",
+)
+_VERSION_COLUMNS = (
+    "article_key",
+    "content_hash",
+    *_FIELDS,
+    "hosts",
+    "first_seen_at",
+    "last_seen_at",
+    "url",
+)
+_HOST_COLUMNS = (
+    "article_key",
+    "host",
+    "url",
+    "content_hash",
+    "first_seen_at",
+    "last_seen_at",
+    "last_checked_at",
+    "last_status",
+    "last_outcome",
+)
+_CAPTURE_COLUMNS = (
+    "run_id",
+    "url",
+    "requested_url",
+    "host",
+    "fetched_at",
+    "status",
+    "outcome",
+    "page_type",
+    "article_key",
+    "content_hash",
+    "raw_sha256",
+    "error",
+    "content_type",
+    "headers",
+)
+
+
+def _insert_sql(table: str, columns: Sequence[str], suffix: str = "", verb: str = "INSERT") -> str:
+    """Statement text from the constant table and column names above; values stay parameters."""
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    return f"{verb} INTO {table} ({names}) VALUES ({marks}){suffix}"
+
+
+def _upsert_sql(
+    table: str,
+    columns: Sequence[str],
+    conflict: Sequence[str],
+    overrides: dict[str, str] | None = None,
+) -> str:
+    """INSERT ... ON CONFLICT DO UPDATE of every column but the key (or its override)."""
+    overrides = overrides or {}
+    updates = ", ".join(
+        f"{c} = {overrides.get(c, f'excluded.{c}')}" for c in columns if c not in conflict
+    )
+    return _insert_sql(
+        table, columns, f" ON CONFLICT({', '.join(conflict)}) DO UPDATE SET {updates}"
+    )
+
+
+# duplicate_of is set by near-duplicate detection, which may run apart from the crawl.
+_UPSERT_ARTICLE = _upsert_sql(
+    "articles",
+    _ARTICLE_COLUMNS,
+    ["key"],
+    {"duplicate_of": "COALESCE(excluded.duplicate_of, articles.duplicate_of)"},
+)
+_UPDATE_ARTICLE_SEEN = """
+UPDATE articles SET mirrors = ?, version_count = ?, first_seen_at = ?, last_seen_at = ?,
+  host = ?, url = ?, duplicate_of = COALESCE(?, duplicate_of)
+WHERE key = ?
+"""
+_INSERT_VERSION = _insert_sql("versions", _VERSION_COLUMNS)
+_UPDATE_VERSION = "UPDATE versions SET hosts = ?, first_seen_at = ?, last_seen_at = ? WHERE id = ?"
+_UPSERT_HOST = _upsert_sql("article_hosts", _HOST_COLUMNS, ["article_key", "host"])
+_INSERT_CAPTURE = _insert_sql("captures", _CAPTURE_COLUMNS)
+_INSERT_RAW = _insert_sql(
+    "raw_pages",
+    ("sha256", "body", "compression", "size", "content_type", "headers", "first_seen_at"),
+    verb="INSERT OR IGNORE",
+)
+_SEARCH = f"""
+SELECT articles.key, articles.title, articles.canonical_url, articles.published_at,
+  articles.section, snippet(articles_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet,
+  bm25(articles_fts, {", ".join(map(str, RANK_WEIGHTS))}) AS rank
+FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid
+WHERE articles_fts MATCH ?
+ORDER BY rank, articles.key
+LIMIT ?
+"""  # noqa: S608 - only numeric constants are formatted in
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one write_captures() call added."""
+
+    captures: int = 0
+    new_stories: int = 0
+    updated_stories: int = 0  # existing stories whose row now shows other content
+    new_versions: int = 0
+    gone: int = 0
+    new_raw_pages: int = 0
+
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(
+            *(getattr(self, f.name) + getattr(other, f.name) for f in dataclasses.fields(self))
+        )
+
+
+def _describe(path: Path, exc: sqlite3.Error) -> str:
+    message = str(exc)
+    lowered = message.lower()
+    if "not a database" in lowered:
+        return f"{path} is not a SQLite database"
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"cannot write {path}: readonly"
+    if "locked" in lowered or "busy" in lowered:
+        return f"{path} is locked by another process"
+    if "unable to open" in lowered:
+        return f"cannot open {path}"
+    if "malformed" in lowered:
+        return f"{path} is damaged: {message}"
+    return f"{path}: {message}"
+
+
+@contextmanager
+def _sqlite_errors(path: Path) -> Iterator[None]:
+    """Turn the failures a user can cause (wrong file, permissions, locks, full disk) into
+    StoreError; integrity and programming errors are bugs and keep their own type."""
+    try:
+        yield
+    except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_describe(path, exc)) from exc
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory")
+    if readonly:
+        if not path.exists():
+            raise StoreError(f"{path} does not exist")
+        # mode=ro never creates the file, and refuses every write.
+        target, uri = path.resolve().as_uri() + "?mode=ro", True
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+        target, uri = str(path), False
+    with _sqlite_errors(path):
+        # The crawl hands batches to a writer thread; one thread uses a Store at a time.
+        conn = sqlite3.connect(target, uri=uri, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Reading the schema is what fails on a file that is not a database.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            conn.close()
+            raise
+    return conn
+
+
+def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in items)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _json_list(value: Any) -> str:
+    if value is None:
+        return "[]"
+    if isinstance(value, str):
+        value = [value]
+    return _dumps([str(v) for v in value])
+
+
+def _version_fields(article: dict[str, Any]) -> dict[str, Any]:
+    """The extracted fields of an article dict, as stored in versions and articles."""
+    fields = {name: article.get(name) for name in _FIELDS}
+    fields["authors"] = _json_list(fields["authors"])
+    fields["tags"] = _json_list(fields["tags"])
+    if fields["field_sources"] is not None:
+        fields["field_sources"] = _dumps(fields["field_sources"])
+    body = fields["body"]
+    if fields["word_count"] is None and body:
+        fields["word_count"] = len(body.split())
+    return fields
+
+
+@dataclass
+class _Batch:
+    """One write_captures() call while it is planned: stories by key and rows to write."""
+
+    roles: dict[str, str]
+    stories: dict[str, Story] = field(default_factory=dict)
+    identity: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # site, source_id
+    duplicate_of: dict[str, str] = field(default_factory=dict)
+    captures: list[tuple[Any, ...]] = field(default_factory=list)
+    raw: dict[str, Capture] = field(default_factory=dict)  # sha256 -> first capture with it
+    hashes: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    new_versions: int = 0
+    gone: int = 0
+
+    def content_hash(self, title: str | None, body: str | None) -> str:
+        # Mirrors mostly serve the same text: normalise each distinct text once per batch.
+        known = self.hashes.get((title, body))
+        if known is None:
+            known = self.hashes[title, body] = content_hash(title, body)
+        return known
+
+
+class Store:
+    """An archive database, created and migrated on open unless `readonly`."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._compressor: ThreadPoolExecutor | None = None
+        conn = _connect(self.path, readonly)
+        try:
+            with _sqlite_errors(self.path):
+                self.db = Database(conn, execute_plugins=False)
+                if readonly:
+                    self._check_schema()
+                else:
+                    self.db.enable_wal()
+                    # NORMAL is durable across process crashes in WAL mode; only power loss
+                    # can take back the last commits, and never corrupts.
+                    conn.execute("PRAGMA synchronous = NORMAL")
+                    conn.execute("PRAGMA foreign_keys = ON")
+                    conn.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
+                    # Checkpoints fsync the database file; at ~35 KB a story the default
+                    # (1000 pages) would do so every hundred stories.
+                    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+                    MIGRATIONS.apply(self.db)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _check_schema(self) -> None:
+        if not MIGRATIONS.applied(self.db):
+            raise StoreError(f"{self.path} is not a newsmirror database")
+        if MIGRATIONS.pending(self.db):
+            raise StoreError(
+                f"{self.path} has an older schema; open it once for writing to upgrade it"
+            )
+
+    def close(self) -> None:
+        try:
+            if not self.readonly:
+                # Lets the query planner refresh statistics it found stale; cheap otherwise.
+                with _sqlite_errors(self.path):
+                    self.db.execute("PRAGMA optimize")
+        finally:
+            if self._compressor is not None:
+                self._compressor.shutdown()
+            self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _require_writable(self) -> None:
+        if self.readonly:
+            raise StoreError(f"cannot write {self.path}: opened read-only")
+
+    # --- mirrors and runs -------------------------------------------------------------------
+
+    def sync_hosts(self, site: str, roles: dict[str, str]) -> None:
+        """Record the profile's hosts and their roles; a host's state is kept."""
+        self._require_writable()
+        bad = sorted(f"{host}={role}" for host, role in roles.items() if role not in ROLES)
+        if bad:
+            raise ValueError(f"unknown host roles: {', '.join(bad)}")
+        with _sqlite_errors(self.path), self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO mirrors (host, site, role) VALUES (?, ?, ?) "
+                "ON CONFLICT(host) DO UPDATE SET site = excluded.site, role = excluded.role",
+                [(host, site, role) for host, role in sorted(roles.items())],
+            )
+
+    def set_mirror_state(self, host: str, state: str, detail: str | None, checked_at: str) -> None:
+        """Record a probe of one host; `last_ok_at` moves only when the host is up."""
+        self._require_writable()
+        if state not in STATES:
+            raise ValueError(f"unknown mirror state {state!r}")
+        checked_at = to_utc(checked_at)
+        with _sqlite_errors(self.path):
+            self.db.execute(
+                "INSERT INTO mirrors (host, state, detail, last_checked_at, last_ok_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(host) DO UPDATE SET state = excluded.state, "
+                "detail = excluded.detail, last_checked_at = excluded.last_checked_at, "
+                "last_ok_at = COALESCE(excluded.last_ok_at, mirrors.last_ok_at)",
+                [host, state, detail, checked_at, checked_at if state == "up" else None],
+            )
+
+    def begin_run(self, site: str, params: dict[str, Any]) -> int:
+        """Open a crawl_runs row in state `running`; returns its id."""
+        self._require_writable()
+        with _sqlite_errors(self.path):
+            cursor = self.db.execute(
+                "INSERT INTO crawl_runs (site, started_at, status, params, stats) "
+                "VALUES (?, ?, 'running', ?, '{}')",
+                [site, utc_now(), _dumps(params)],
+            )
+        if cursor.lastrowid is None:  # cannot happen for an INSERT into a rowid table
+            raise StoreError(f"{self.path}: no id for the new crawl run")
+        return cursor.lastrowid
+
+    def finish_run(
+        self, run_id: int, status: str, stats: dict[str, Any], error: str | None = None
+    ) -> None:
+        self._require_writable()
+        if status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        with _sqlite_errors(self.path):
+            cursor = self.db.execute(
+                "UPDATE crawl_runs SET finished_at = ?, status = ?, stats = ?, error = ? "
+                "WHERE id = ?",
+                [utc_now(), status, _dumps(stats), error, run_id],
+            )
+        if cursor.rowcount == 0:
+            raise StoreError(f"{self.path} has no crawl run {run_id}")
+
+    # --- captures ---------------------------------------------------------------------------
+
+    def write_captures(self, run_id: int, captures: Sequence[Capture]) -> WriteResult:
+        """Store a batch of captures, and the stories and versions they show, in one transaction."""
+        self._require_writable()
+        for capture in captures:
+            if capture.outcome not in OUTCOMES:
+                raise ValueError(f"unknown outcome {capture.outcome!r} for {capture.url}")
+        with _sqlite_errors(self.path), self.db.atomic():
+            if not self._query_one("SELECT 1 FROM crawl_runs WHERE id = ?", [run_id]):
+                raise StoreError(f"{self.path} has no crawl run {run_id}")
+            batch = _Batch(roles=self._roles())
+            self._load_stories(batch, captures)
+            for capture in captures:
+                self._plan_capture(batch, run_id, capture)
+            raw_rows = self._compress_raw_pages(batch)
+            new_stories, updated = self._write_stories(batch)
+            # Captures reference raw_pages, so the bodies go in first.
+            self.db.conn.executemany(_INSERT_RAW, raw_rows.result())
+            self.db.conn.executemany(_INSERT_CAPTURE, batch.captures)
+        return WriteResult(
+            captures=len(batch.captures),
+            new_stories=new_stories,
+            updated_stories=updated,
+            new_versions=batch.new_versions,
+            gone=batch.gone,
+            new_raw_pages=len(raw_rows.result()),
+        )
+
+    def _query_one(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self.db.conn.execute(sql, params).fetchone()
+        return row
+
+    def _roles(self) -> dict[str, str]:
+        rows = self.db.conn.execute("SELECT host, role FROM mirrors WHERE role IS NOT NULL")
+        return dict(rows.fetchall())
+
+    def _load_stories(self, batch: _Batch, captures: Sequence[Capture]) -> None:
+        """Read what the database knows about every story the batch names, a chunk at a time."""
+        keys: set[str] = set()
+        for capture in captures:
+            key = (capture.article or {}).get("key") or capture.article_key
+            if key:
+                keys.add(key)
+        ordered = sorted(keys)
+        batch.stories = {key: Story(key) for key in ordered}
+        conn = self.db.conn
+        for chunk in _chunks(ordered):
+            marks = _marks(chunk)
+            for key, row_hash in conn.execute(
+                f"SELECT key, content_hash FROM articles WHERE key IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                batch.stories[key].row_hash = row_hash
+            sql = (
+                "SELECT id, article_key, content_hash, hosts, first_seen_at, last_seen_at, url "  # noqa: S608
+                f"FROM versions WHERE article_key IN ({marks})"
+            )
+            for vid, key, chash, hosts, first, last, url in conn.execute(sql, chunk):
+                batch.stories[key].versions[chash] = Version(
+                    chash, json.loads(hosts), first, last, url=url, id=vid
+                )
+            for row in conn.execute(
+                f"SELECT {', '.join(_HOST_COLUMNS)} FROM article_hosts "  # noqa: S608
+                f"WHERE article_key IN ({marks})",
+                chunk,
+            ):
+                record = HostRecord(*row[1:])
+                batch.stories[row[0]].hosts[record.host] = record
+
+    def _plan_capture(self, batch: _Batch, run_id: int, capture: Capture) -> None:
+        at = to_utc(capture.fetched_at)
+        outcome = capture.outcome
+        key = capture.article_key
+        chash: str | None = None
+        article = capture.article
+        if outcome == ARTICLE and article is not None:
+            key = article.get("key") or key
+            if not key:
+                raise ValueError(f"article capture of {capture.url} has no story key")
+            chash = batch.content_hash(article.get("title"), article.get("body"))
+            story = batch.stories[key]
+            if story.served(
+                capture.host,
+                capture.url,
+                chash,
+                at,
+                status=capture.status,
+                fields=lambda: _version_fields(article),
+            ):
+                batch.new_versions += 1
+            site = article.get("site") or capture.site
+            batch.identity[key] = (site, article.get("source_id"))
+            if article.get("duplicate_of"):
+                batch.duplicate_of[key] = article["duplicate_of"]
+        elif key and capture.host in batch.stories[key].hosts:
+            story = batch.stories[key]
+            if capture.status in GONE_STATUSES:
+                # A story this host served before is gone from it: a takedown, kept as data.
+                outcome = GONE
+                batch.gone += 1
+            if outcome == UNCHANGED:
+                chash = story.unchanged(capture.host, at, capture.status)
+            else:
+                story.hosts[capture.host].checked(at, capture.status, outcome)
+        raw_sha = None
+        if capture.body is not None:
+            raw_sha = hashlib.sha256(capture.body).hexdigest()
+            batch.raw.setdefault(raw_sha, capture)
+        batch.captures.append(
+            (
+                run_id,
+                capture.url,
+                capture.requested_url,
+                capture.host,
+                at,
+                capture.status,
+                outcome,
+                capture.page_type,
+                key,
+                chash,
+                raw_sha,
+                capture.error,
+                capture.content_type,
+                _dumps(capture.headers),
+            )
+        )
+
+    def _compress_raw_pages(self, batch: _Batch) -> Future[list[tuple[Any, ...]]]:
+        """Start compressing the bodies not stored yet, in a worker thread.
+
+        zlib lets go of the GIL, so compression runs beside the story writes (SQLite lets
+        go of it too) instead of after them: it is the largest cost of a batch after FTS.
+        """
+        shas = sorted(batch.raw)
+        known: set[str] = set()
+        for chunk in _chunks(shas):
+            sql = f"SELECT sha256 FROM raw_pages WHERE sha256 IN ({_marks(chunk)})"  # noqa: S608
+            known.update(row[0] for row in self.db.conn.execute(sql, chunk))
+        new = [(sha, batch.raw[sha]) for sha in shas if sha not in known]
+        if self._compressor is None:
+            self._compressor = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-zlib")
+        return self._compressor.submit(_raw_page_rows, new)
+
+    def _write_stories(self, batch: _Batch) -> tuple[int, int]:
+        """Write versions, article_hosts and the rebuilt story rows; returns (new, updated)."""
+        touched = [story for story in batch.stories.values() if story.touched]
+        chosen = {story.key: story.choose(batch.roles) for story in touched}
+        self._load_fields(
+            version
+            for story in touched
+            if (version := chosen[story.key][0]).fields is None
+            and story.row_hash != version.content_hash
+        )
+        full_rows, seen_rows = [], []
+        new_stories = updated = 0
+        for story in touched:
+            version, record = chosen[story.key]
+            versions = story.versions.values()
+            mirrors = _dumps(story.mirrors(batch.roles))
+            first = min(v.first_seen_at for v in versions)
+            last = max(v.last_seen_at for v in versions)
+            host = record.host if record else None
+            url = record.url if record else version.url
+            duplicate_of = batch.duplicate_of.get(story.key)
+            if story.row_hash == version.content_hash:
+                row = (mirrors, len(story.versions), first, last, host, url, duplicate_of)
+                seen_rows.append((*row, story.key))
+                continue
+            if story.row_hash is None:
+                new_stories += 1
+            else:
+                updated += 1
+            site, source_id = batch.identity.get(story.key) or self._identity(story.key)
+            values = version.fields or {}
+            full_rows.append(
+                (
+                    story.key,
+                    site,
+                    source_id,
+                    *(values.get(name) for name in _FIELDS),
+                    version.content_hash,
+                    first,
+                    last,
+                    mirrors,
+                    len(story.versions),
+                    duplicate_of,
+                    host,
+                    url,
+                )
+            )
+        conn = self.db.conn
+        # Parents before children: versions and article_hosts reference articles.
+        conn.executemany(_UPSERT_ARTICLE, full_rows)
+        conn.executemany(_UPDATE_ARTICLE_SEEN, seen_rows)
+        self._write_versions(batch, touched)
+        conn.executemany(
+            _UPSERT_HOST,
+            [
+                (story.key, *_host_row(record))
+                for story in batch.stories.values()
+                for record in story.hosts.values()
+                if record.changed
+            ],
+        )
+        return new_stories, updated
+
+    def _load_fields(self, versions: Iterable[Version]) -> None:
+        """Fetch the extracted fields of stored versions (that a story row must now show)."""
+        wanted = {version.id: version for version in versions if version.id is not None}
+        ids = sorted(wanted)
+        for chunk in _chunks(ids):
+            cursor = self.db.conn.execute(
+                f"SELECT id, {', '.join(_FIELDS)} FROM versions "  # noqa: S608
+                f"WHERE id IN ({_marks(chunk)})",
+                chunk,
+            )
+            for row in cursor:
+                wanted[row[0]].fields = dict(zip(_FIELDS, row[1:], strict=True))
+
+    def _identity(self, key: str) -> tuple[str, str | None]:
+        row = self._query_one("SELECT site, source_id FROM articles WHERE key = ?", [key])
+        if row is None:  # a story first seen through an `unchanged` capture cannot exist
+            raise StoreError(f"{self.path}: story {key} has versions but no row")
+        return row[0], row[1]
+
+    def _write_versions(self, batch: _Batch, stories: list[Story]) -> None:
+        inserts, updates = [], []
+        for story in stories:
+            for version in story.versions.values():
+                if not version.changed:
+                    continue
+                hosts = _dumps(sort_hosts(version.hosts, batch.roles))
+                if version.id is None:
+                    values = version.fields or {}
+                    inserts.append(
+                        (
+                            story.key,
+                            version.content_hash,
+                            *(values.get(name) for name in _FIELDS),
+                            hosts,
+                            version.first_seen_at,
+                            version.last_seen_at,
+                            version.url,
+                        )
+                    )
+                else:
+                    updates.append((hosts, version.first_seen_at, version.last_seen_at, version.id))
+        self.db.conn.executemany(_INSERT_VERSION, inserts)
+        self.db.conn.executemany(_UPDATE_VERSION, updates)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def raw_page(self, sha256: str) -> bytes | None:
+        """The raw body stored under this sha256, decompressed; None when unknown."""
+        with _sqlite_errors(self.path):
+            row = self._query_one(
+                "SELECT body, compression FROM raw_pages WHERE sha256 = ?", [sha256]
+            )
+        if row is None:
+            return None
+        body, compression = row
+        if compression != COMPRESSION:
+            raise StoreError(f"{self.path}: raw page {sha256} uses unknown {compression!r}")
+        return zlib.decompress(body)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and recent activity, as plain JSON-ready data."""
+        with _sqlite_errors(self.path):
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
+        q = self.db.query
+        stories = next(
+            q(
+                "SELECT count(*) AS stories, coalesce(sum(version_count > 1), 0) AS multi "
+                "FROM articles"
+            )
+        )
+        by_host: dict[str, dict[str, int]] = defaultdict(dict)
+        total = 0
+        for row in q(
+            "SELECT host, outcome, count(*) AS n FROM captures GROUP BY host, outcome "
+            "ORDER BY host, outcome"
+        ):
+            by_host[row["host"]][row["outcome"]] = row["n"]
+            total += row["n"]
+        runs = list(
+            q(
+                "SELECT id, site, started_at, finished_at, status, stats, error FROM crawl_runs "
+                "ORDER BY id DESC LIMIT ?",
+                [RECENT],
+            )
+        )
+        for run in runs:
+            run["stats"] = json.loads(run["stats"] or "{}")
+        return {
+            "stories": stories["stories"],
+            "versions": self._count("versions"),
+            "multi_version_stories": stories["multi"],
+            "captures": total,
+            "captures_by_host": dict(by_host),
+            "raw_pages": self._count("raw_pages"),
+            "mirrors": list(
+                q(
+                    "SELECT host, site, role, state, last_checked_at, last_ok_at, detail "
+                    "FROM mirrors ORDER BY site, "
+                    "CASE role WHEN 'primary' THEN 0 WHEN 'alternate' THEN 1 "
+                    "WHEN 'retired' THEN 2 ELSE 3 END, host"
+                )
+            ),
+            "runs": runs,
+            "last_errors": list(
+                q(
+                    "SELECT url, host, status, outcome, error, fetched_at FROM captures "
+                    "WHERE error IS NOT NULL ORDER BY id DESC LIMIT ?",
+                    [RECENT],
+                )
+            ),
+        }
+
+    def _count(self, table: str) -> int:
+        row = self._query_one(f"SELECT count(*) FROM {table}", [])  # noqa: S608 - internal name
+        return int(row[0]) if row else 0
+
+    def search(
+        self, query: str, limit: int = 20, start: str = "[", end: str = "]"
+    ) -> list[dict[str, Any]]:
+        """Stories matching an FTS5 query, best first (bm25), each with a marked snippet.
+
+        A query FTS5 cannot parse (an unbalanced quote, a bare AND, a column filter that
+        names no column) is searched again as plain words, each quoted, all required.
+        """
+        if limit < 1 or not query.strip():
+            return []
+        with _sqlite_errors(self.path):
+            try:
+                return list(self.db.query(_SEARCH, [start, end, query, limit]))
+            except sqlite3.OperationalError:
+                quoted = _quote_terms(query)
+                if not quoted:
+                    return []
+                return list(self.db.query(_SEARCH, [start, end, quoted, limit]))
+
+
+def _raw_page_rows(pages: list[tuple[str, Capture]]) -> list[tuple[Any, ...]]:
+    """raw_pages rows for bodies not stored yet, each with the first capture that had it."""
+    return [
+        (
+            sha,
+            zlib.compress(capture.body or b""),
+            COMPRESSION,
+            len(capture.body or b""),
+            capture.content_type,
+            _dumps(capture.headers),
+            to_utc(capture.fetched_at),
+        )
+        for sha, capture in pages
+    ]
+
+
+def _host_row(record: HostRecord) -> tuple[Any, ...]:
+    return (
+        record.host,
+        record.url,
+        record.content_hash,
+        record.first_seen_at,
+        record.last_seen_at,
+        record.last_checked_at,
+        record.last_status,
+        record.last_outcome,
+    )
+
+
+def _quote_terms(query: str) -> str:
+    """Each word of a query as an FTS5 string; words without a letter or digit are dropped."""
+    terms = [t for t in query.split() if any(ch.isalnum() for ch in t)]
+    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
