@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote_plus, unquote_to_bytes, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url, safe_url_string
+from w3lib.url import canonicalize_url, url_query_cleaner
 
 from crawler.profiles import SiteProfile
 
@@ -40,8 +42,16 @@ TRACKING_PARAMS = frozenset(
     }
 )
 TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
-_SLUG_SAFE = "-_.~!$&'()*+,;=:@"
 _TEMPLATE_FIELD_RE = re.compile(r"{(\w+)}")
+# A '%' that starts no escape; written as %25 it means the same to a server and is valid.
+_STRAY_PERCENT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# What browsers strip from the ends of a URL (C0 controls and space); str.strip() would also
+# take Unicode spaces, which belong to a slug.
+_URL_STRIP = "".join(map(chr, range(0x21)))
+# Characters a canonical path keeps raw inside a pattern group: w3lib's path-safe set without
+# '/', ';', '?' and '%', which are always escaped there so that `;` and `%3B` fold together.
+_GROUP_SAFE = "!$&'()*+,:=@[]|-._~"
 
 
 def is_tracking_param(name: str) -> bool:
@@ -50,21 +60,63 @@ def is_tracking_param(name: str) -> bool:
 
 
 def clean_url(url: str) -> str:
-    """A stable spelling of a URL: no fragment, no tracking parameters, sorted query,
-    normalised percent-encoding, lower-case scheme and host (w3lib's canonicalize_url)."""
-    parts = urlsplit(url.strip())
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not is_tracking_param(k)
+    """A stable spelling of a URL: no fragment, no tracking parameters, no default port, and
+    w3lib's canonicalize_url for the rest (sorted query, upper-case percent-escapes, non-ASCII
+    percent-encoded as UTF-8, dot segments resolved, lower-case scheme and host).
+
+    w3lib parses the way browsers and Scrapy do (`\\` is `/`, for one), so the result names the
+    resource Scrapy would fetch. Idempotent. Raises ValueError for a URL that cannot be parsed
+    (a broken IPv6 literal, a port out of range, an http(s) URL without a host).
+    """
+    return _clean(url)
+
+
+# Menus and related links repeat the same URLs on every page of a crawl.
+@functools.lru_cache(maxsize=16384)
+def _clean(url: str) -> str:
+    fixed = _STRAY_PERCENT_RE.sub("%25", url.strip(_URL_STRIP))
+    raw_query = fixed.partition("#")[0].partition("?")[2]
+    tracking = [
+        key
+        for key in (pair.partition("=")[0] for pair in raw_query.split("&"))
+        if key and is_tracking_param(unquote_plus(key))
     ]
-    rebuilt = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", urlencode(query), ""))
-    return canonicalize_url(rebuilt, keep_fragments=False)
+    if tracking:
+        fixed = url_query_cleaner(fixed, tracking, remove=True, unique=False)
+    canonical = canonicalize_url(fixed)
+    parts = urlsplit(canonical)
+    if not parts.hostname and (
+        canonical.startswith("//") or (parts.scheme and canonical.startswith(f"{parts.scheme}:/"))
+    ):
+        raise ValueError(f"no host in {url!r}")  # http:/// is nothing a client could fetch
+    if parts.port is not None and parts.port == _DEFAULT_PORTS.get(parts.scheme):
+        parts = parts._replace(netloc=parts.netloc.removesuffix(f":{parts.port}"))
+    return urlunsplit(parts)
+
+
+def _parse(url: str) -> SplitResult | None:
+    """The cleaned URL's parts, or None when it cannot be parsed."""
+    try:
+        return urlsplit(clean_url(url))
+    except ValueError:  # UnicodeError (lone surrogates) is a ValueError too
+        return None
+
+
+def _site_parts(url: str, profile: SiteProfile) -> SplitResult | None:
+    """The cleaned URL's parts if it is on a profile host (or relative), else None."""
+    parts = _parse(url)
+    if parts is None or parts.scheme not in ("http", "https", ""):
+        return None
+    # A relative URL (no scheme, no host) is taken to be on the site.
+    if (parts.netloc or parts.scheme) and profile.resolve_host(parts.hostname or "") is None:
+        return None
+    return parts
 
 
 def url_host(url: str) -> str:
-    """The lower-case host of a URL, without port."""
-    return (urlsplit(url).hostname or "").lower()
+    """The lower-case host of a URL, without port, as Scrapy would connect to it ("" if none)."""
+    parts = _parse(url)
+    return (parts.hostname or "") if parts else ""
 
 
 @dataclass(frozen=True)
@@ -86,22 +138,29 @@ class ArticleRef:
 
 
 def article_ref(url: str, profile: SiteProfile) -> ArticleRef | None:
-    """The story a URL names, if it is an article URL on one of the profile's hosts."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https", ""):
-        return None
-    if parts.netloc and profile.resolve_host(parts.hostname or "") is None:
-        return None
-    match = profile.article.pattern.match(parts.path)
-    if match is None:
-        match = profile.article.pattern.match(unquote(parts.path))
+    """The story a URL names, if it is an article URL on one of the profile's hosts.
+
+    The article pattern is matched against the cleaned path (see clean_url), so group values
+    are percent-encoded ASCII and `\\d` only ever meets the digits 0-9.
+    """
+    parts = _site_parts(url, profile)
+    return _ref_of_path(parts.path, profile) if parts else None
+
+
+def _ref_of_path(path: str, profile: SiteProfile) -> ArticleRef | None:
+    match = profile.article.pattern.match(path)
     if match is None:
         return None
     groups = {name: value for name, value in match.groupdict().items() if value is not None}
-    source_id = groups["id"]
+    source_id = _normal_value(groups["id"])
     if source_id.isdigit():  # /0745312/ and /745312/ name one story
         source_id = source_id.lstrip("0") or "0"
     return ArticleRef(key=f"{profile.name}:{source_id}", source_id=source_id, groups=groups)
+
+
+def _normal_value(value: str) -> str:
+    """A group's value escaped one way (every encoding of a slug is one slug)."""
+    return quote(unquote_to_bytes(value), safe=_GROUP_SAFE)
 
 
 def story_key(url: str, profile: SiteProfile) -> str | None:
@@ -111,23 +170,30 @@ def story_key(url: str, profile: SiteProfile) -> str | None:
 
 
 def canonical_url(url: str, profile: SiteProfile) -> str | None:
-    """The article's URL on the primary host, written with the profile's canonical template."""
+    """The article's URL on the primary host, written with the profile's canonical template.
+
+    Spellings that differ only in host, scheme, `www.`, case of the host or of the pattern's
+    literal text, padding of numbers, tracking parameters, fragment, trailing slash or
+    percent-encoding give one canonical URL; it is itself clean and maps to itself.
+    """
     ref = article_ref(url, profile)
     if ref is None:
         return None
-    values = dict(ref.groups)
+    values = {name: _normal_value(value) for name, value in ref.groups.items()}
     for name in ("month", "day"):
         if values.get(name, "").isdigit():
-            values[name] = values[name].zfill(2)
+            values[name] = values[name].lstrip("0").zfill(2)
     values["id"] = ref.source_id
-    values["slug"] = quote(unquote(values.get("slug", "")), safe=_SLUG_SAFE)
+    template = profile.article.canonical
 
     def fill(match: re.Match[str]) -> str:
         return values.get(match.group(1), "")
 
-    path = _TEMPLATE_FIELD_RE.sub(fill, profile.article.canonical)
-    path = re.sub(r"/+$", "", path) or "/"
-    return f"{profile.scheme}://{profile.primary}{path}"
+    # An empty optional group (no slug) must not leave `//` or a trailing `/` behind.
+    path = re.sub(r"/{2,}", "/", _TEMPLATE_FIELD_RE.sub(fill, template))
+    if not template.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return clean_url(f"{profile.scheme}://{profile.primary}{path}")
 
 
 def on_host(url: str, host: str, scheme: str = "https") -> str:
@@ -137,14 +203,15 @@ def on_host(url: str, host: str, scheme: str = "https") -> str:
 
 
 def to_profile_url(url: str, profile: SiteProfile) -> str | None:
-    """A cleaned URL on the profile's spelling of its host, or None when the host is foreign."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https"):
+    """A cleaned URL on the profile's spelling of its host, or None when the host is foreign
+    (or the URL is relative or cannot be parsed)."""
+    parts = _parse(url)
+    if parts is None or parts.scheme not in ("http", "https"):
         return None
     host = profile.resolve_host(parts.hostname or "")
     if host is None:
         return None
-    return clean_url(on_host(safe_url_string(url), host, profile.scheme))
+    return urlunsplit((profile.scheme, host, parts.path or "/", parts.query, ""))
 
 
 def path_and_query(url: str) -> str:
@@ -152,36 +219,58 @@ def path_and_query(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def _is_entry(path: str, entries: Iterable[str]) -> bool:
+    # Entry points are compared like the patterns are matched: without regard to case.
+    folded = path.casefold()
+    return any(folded == entry.casefold() for entry in entries)
+
+
 def is_listing_url(url: str, profile: SiteProfile) -> bool:
-    target = path_and_query(url)
-    return (
-        any(p.match(target) for p in profile.discovery.listing_patterns)
-        or urlsplit(url).path in profile.discovery.sections
+    """A section listing or one of its pages (matched on the cleaned path and query)."""
+    parts = _parse(url)
+    return parts is not None and _is_listing(parts, profile)
+
+
+def _is_listing(parts: SplitResult, profile: SiteProfile) -> bool:
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return any(p.match(target) for p in profile.discovery.listing_patterns) or _is_entry(
+        parts.path, profile.discovery.sections
     )
 
 
 def is_feed_url(url: str, profile: SiteProfile) -> bool:
-    path = urlsplit(url).path
-    return path in profile.discovery.feeds or any(
-        p.match(path) for p in profile.discovery.feed_patterns
+    """One of the profile's feeds, or a path its feed patterns match."""
+    parts = _parse(url)
+    return parts is not None and _is_feed(parts, profile)
+
+
+def _is_feed(parts: SplitResult, profile: SiteProfile) -> bool:
+    return _is_entry(parts.path, profile.discovery.feeds) or any(
+        p.match(parts.path) for p in profile.discovery.feed_patterns
     )
 
 
 def page_type(url: str, profile: SiteProfile) -> str:
-    """article | home | listing | feed | sitemap | robots | other — from the URL alone."""
-    path = urlsplit(url).path or "/"
-    if article_ref(url, profile) is not None:
+    """article | home | listing | feed | sitemap | robots | other — from the URL alone.
+
+    A URL on a host outside the profile is `other`, whatever its path.
+    """
+    parts = _site_parts(url, profile)
+    if parts is None:
+        return "other"
+    path = parts.path or "/"
+    if _ref_of_path(path, profile) is not None:
         return "article"
     if path.lower() == "/robots.txt":
         return "robots"
-    if path in profile.discovery.home:
+    if _is_entry(path, profile.discovery.home):
         return "home"
-    if is_feed_url(url, profile):
+    if _is_feed(parts, profile):
         return "feed"
-    if path in profile.discovery.sitemaps or re.search(
+    if _is_entry(path, profile.discovery.sitemaps) or re.search(
         r"sitemap[^/]*\.xml(\.gz)?$", path, re.IGNORECASE
     ):
         return "sitemap"
-    if is_listing_url(url, profile):
+    if _is_listing(parts, profile):
         return "listing"
     return "other"
