@@ -1,0 +1,168 @@
+"""Article extraction: a page and its URL in, the `articles` fields out. Never imports Scrapy.
+
+`extract_article(html, url, profile=None)` runs the layers described in `merge.py` over
+one parse of the page and returns a dict with at least `title`, `body`, `published_at` and
+`extraction` (None when not found), plus each other `articles` field it found, and
+`field_sources` (field -> layer). It is deterministic (never reads the clock) and never
+raises for any str or bytes input.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from lxml import etree
+from lxml import html as lxml_html
+from w3lib.encoding import html_to_unicode
+
+from crawler.extraction.breadcrumbs import section_from_crumbs
+from crawler.extraction.clean import count_words, finish_paragraphs
+from crawler.extraction.generic import read_generic
+from crawler.extraction.merge import PRECEDENCE, LazyLayer, merge, pick
+from crawler.extraction.selectors import read_profile, remove_selected
+from crawler.extraction.structured import read_structured
+from crawler.profiles import Boilerplate, SiteProfile
+from crawler.urls import article_ref, canonical_url, story_key
+
+__all__ = ["PRECEDENCE", "extract_article", "parse_html"]
+
+
+def _parser(encoding: str | None) -> lxml_html.HTMLParser:
+    # A new parser per page: lxml parsers must not be shared between threads.
+    return lxml_html.HTMLParser(
+        encoding=encoding, remove_comments=True, remove_pis=True, collect_ids=False
+    )
+
+
+def parse_html(html: str | bytes) -> etree._Element | None:
+    """Parse a page once. Bytes are decoded by BOM, then <meta charset>, then UTF-8 (w3lib),
+    and lxml always gets text, so an in-page declaration cannot contradict the decoding.
+    None when there is nothing to parse."""
+    if isinstance(html, bytes):
+        _, text = html_to_unicode(None, html)
+    elif isinstance(html, str):
+        text = html
+    else:
+        return None
+    if "\x00" in text:  # libxml2 stops at NUL
+        text = text.replace("\x00", "")
+    if not text or text.isspace():
+        return None
+    try:
+        # Text straight to lxml: encoding a large page to UTF-8 first costs as much as half
+        # the parse.
+        root = etree.fromstring(text, parser=_parser(None))
+    except ValueError:
+        # An XML declaration naming an encoding, or lone surrogates: hand over UTF-8 bytes.
+        data = text.encode("utf-8", errors="replace")
+        try:
+            root = etree.fromstring(data, parser=_parser("utf-8"))
+        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+            return None
+    except (etree.ParserError, etree.XMLSyntaxError):
+        return None
+    return root if isinstance(root, etree._Element) else None
+
+
+def extract_article(
+    html: str | bytes, url: str, profile: SiteProfile | None = None
+) -> dict[str, Any]:
+    """The `articles` fields found in a page; see the module docstring and `merge.py`.
+
+    Dates without an offset are read in the profile's zone, or UTC with no profile.
+    """
+    result: dict[str, Any] = {"title": None, "body": None, "published_at": None}
+    result["extraction"] = None
+    result.update(_identity(url, profile))
+    tree = parse_html(html)
+    if tree is None:
+        result["field_sources"] = {}
+        return result
+
+    tz = profile.tzinfo if profile else dt.UTC
+    boilerplate = profile.boilerplate if profile else None
+    layers: dict[str, Mapping[str, Any]] = {}
+    layers.update(read_structured(tree, url, tz, site_names=[profile.title] if profile else []))
+    if profile is not None:
+        layers["profile"] = read_profile(tree, profile, url)
+    title, _ = pick("title", layers)
+    titles = [title] if title else []
+    caption, _ = pick("image_caption", layers)
+
+    def finish(paragraphs: list[str] | None) -> list[str] | None:
+        if not paragraphs:
+            return None
+        return finish_paragraphs(paragraphs, boilerplate, caption=caption, titles=titles) or None
+
+    for layer in layers.values():
+        if isinstance(layer, LazyLayer):
+            layer.transform("body", finish)
+    if pick("body", layers)[1] is None:
+        # Only now is trafilatura worth its cost. It edits the tree it is given, so it gets a
+        # copy, with the profile's boilerplate already gone.
+        work = copy.deepcopy(tree)
+        if profile is not None:
+            remove_selected(work, profile.boilerplate.selectors)
+        generic = read_generic(work, url, tz)
+        if isinstance(generic.get("title"), str):
+            titles.append(generic["title"])
+        generic["body"] = finish(generic.get("body"))
+        layers["generic"] = generic
+
+    body, _ = pick("body", layers)
+    layers["body"] = {"lead": body[0] if body else None}
+    home_crumbs = boilerplate.home_crumbs if boilerplate else Boilerplate().home_crumbs
+    for layer in layers.values():
+        if isinstance(layer, LazyLayer):
+            layer.transform(
+                "section",
+                lambda value: (
+                    section_from_crumbs(value, home_crumbs, titles)
+                    if isinstance(value, list)
+                    else value
+                ),
+            )
+
+    values, sources = merge(layers)
+    result.update(values)
+    if body:
+        result["body"] = "\n\n".join(body)
+        result["word_count"] = count_words(result["body"])
+        result["extraction"] = sources["body"]
+    result["canonical_url"] = _canonical(url, result.get("key"), profile, layers)
+    result["field_sources"] = sources
+    return result
+
+
+def _identity(url: str, profile: SiteProfile | None) -> dict[str, Any]:
+    if profile is None:
+        return {"canonical_url": None}
+    ref = article_ref(url, profile)
+    return {
+        "key": ref.key if ref else None,
+        "site": profile.name,
+        "source_id": ref.source_id if ref else None,
+        "canonical_url": None,
+    }
+
+
+def _canonical(
+    url: str, key: str | None, profile: SiteProfile | None, layers: Mapping[str, Mapping[str, Any]]
+) -> str | None:
+    """The page's own canonical (rel=canonical, then og:url). With a profile it counts only
+    when it names the same story as `url` (`key`), and is rewritten onto the primary host;
+    otherwise the URL's own canonical form."""
+    candidates = (layers[name].get("canonical") for name in ("html", "opengraph"))
+    if profile is None:
+        return next((c for c in candidates if c), None)
+    if key is None:
+        return None
+    for candidate in candidates:
+        if candidate == url:
+            break  # the common case: fetched at its own canonical address
+        if candidate and story_key(candidate, profile) == key:
+            return canonical_url(candidate, profile)
+    return canonical_url(url, profile)
