@@ -1,0 +1,66 @@
+"""A bare Scrapy spider that fetches a fixed URL list and yields nothing: the speed ceiling.
+
+Run in its own process (a fresh reactor): python -m bench.bare_spider URLS.txt SETTINGS.json
+It prints one JSON line: pages fetched and seconds from first request to close.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.crawler import CrawlerProcess
+from scrapy.http import Response
+
+from crawler.runner import CrawlOptions, crawl_settings
+
+
+class BareSpider(scrapy.Spider):
+    """Fetches each URL once, reads nothing, yields nothing."""
+
+    name = "bare"
+
+    def __init__(self, url_list: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.url_list = url_list
+        self.pages = 0
+        self.started = 0.0
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.started = time.monotonic()
+        for url in self.url_list:
+            yield scrapy.Request(url, callback=self.parse, meta={"handle_httpstatus_all": True})
+
+    def parse(self, response: Response) -> Iterator[Any]:
+        self.pages += 1
+        return iter(())
+
+
+def run(url_file: Path, options: CrawlOptions) -> dict[str, float]:
+    settings = crawl_settings(options)
+    # Same transport, politeness and robots handling; none of newsmirror's own components.
+    settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+    settings.set("EXTENSIONS", {}, priority="cmdline")
+    settings.set("DOWNLOADER_MIDDLEWARES", {}, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(BareSpider)
+    url_list = url_file.read_text().split()
+    process.crawl(crawler, url_list=url_list)
+    process.start()
+    spider: BareSpider = crawler.spider  # type: ignore[assignment]
+    return {"pages": spider.pages, "seconds": time.monotonic() - spider.started}
+
+
+def main() -> None:
+    url_file, options_file = Path(sys.argv[1]), Path(sys.argv[2])
+    options = CrawlOptions(**json.loads(options_file.read_text()))
+    print(json.dumps(run(url_file, options)))
+
+
+if __name__ == "__main__":
+    main()

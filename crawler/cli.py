@@ -1,0 +1,310 @@
+"""The `newsmirror` command: thin click commands over the library (crawl, demo, stats, ...)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from crawler import __version__
+from crawler.profiles import ProfileError, SiteProfile, builtin_profiles, load_profile
+from crawler.report import format_search, format_stats
+from crawler.routing import ConnectToError, parse_connect_to
+from crawler.storage import Store, StoreError
+from crawler.window import Window, WindowError
+
+DEFAULT_DB = "data/newsmirror.db"
+DEMO_DB = "data/demo.db"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InputError(click.UsageError):
+    """Bad input: reported as one line on stderr with exit status 2, nothing touched."""
+
+
+class OneLineGroup(click.Group):
+    """A click group whose usage errors are one clear line (no usage dump, no traceback)."""
+
+    def main(self, args: Sequence[str] | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
+        try:
+            result = super().main(args=args, standalone_mode=False, **extra)
+        except click.exceptions.Exit as stop:
+            sys.exit(stop.exit_code)
+        except click.exceptions.Abort:
+            click.echo("newsmirror: aborted", err=True)
+            sys.exit(130)
+        except ProfileError as exc:
+            for problem in exc.problems:
+                click.echo(f"newsmirror: profile {exc.source}: {problem}", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            message = exc.format_message().replace("\n", " ")
+            click.echo(f"newsmirror: {message}", err=True)
+            sys.exit(exc.exit_code if exc.exit_code != 1 else EXIT_USAGE)
+        sys.exit(result if isinstance(result, int) else EXIT_OK)
+
+
+def db_option(default: str = DEFAULT_DB) -> Callable[[F], F]:
+    return click.option(
+        "--db",
+        "db",
+        default=default,
+        show_default=True,
+        metavar="PATH",
+        help="SQLite database file.",
+    )
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newsmirror")
+def main() -> None:
+    """Archive a news outlet across its primary and mirror domains into one SQLite database."""
+
+
+# --- crawl -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("site")
+@db_option()
+@click.option("--since", metavar="DATE", help="Only stories published on or after DATE.")
+@click.option("--until", metavar="DATE", help="Only stories published on or before DATE.")
+@click.option("--max-pages", type=click.IntRange(min=1), help="Fetch at most N pages.")
+@click.option(
+    "--mirror-policy",
+    type=click.Choice(["all", "first"]),
+    default="all",
+    show_default=True,
+    help="all: every story from every live host; first: primary, alternates on failure.",
+)
+@click.option(
+    "--connect-to",
+    "connect_to",
+    multiple=True,
+    metavar="HOST=ORIGIN",
+    help="Send requests for HOST to ORIGIN (repeatable), e.g. www.presstv.ir=http://127.0.0.1:8001.",
+)
+@click.option("--jobdir", metavar="DIR", help="Scrapy JOBDIR: resume an interrupted crawl.")
+@click.option("--user-agent", metavar="TEXT", help="User-Agent header to send.")
+@click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt.")
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "live", "lines", "off"]),
+    default="auto",
+    show_default=True,
+    help="Live status line on a terminal, periodic lines in logs.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or NEWSMIRROR_* setting (repeatable), e.g. DOWNLOAD_DELAY=2.",
+)
+@click.option("-v", "--verbose", count=True, help="Scrapy log: -v info, -vv debug.")
+def crawl(
+    site: str,
+    db: str,
+    since: str | None,
+    until: str | None,
+    max_pages: int | None,
+    mirror_policy: str,
+    connect_to: tuple[str, ...],
+    jobdir: str | None,
+    user_agent: str | None,
+    ignore_robots: bool,
+    progress: str,
+    overrides: tuple[str, ...],
+    verbose: int,
+) -> int:
+    """Crawl SITE (a built-in profile name or a profile file) into the database."""
+    from crawler.runner import CrawlOptions
+
+    profile = load_profile(site)
+    options = CrawlOptions(
+        db=db,
+        since=since,
+        until=until,
+        mirror_policy=mirror_policy,
+        max_pages=max_pages or 0,
+        connect_to=connect_to,
+        jobdir=jobdir,
+        user_agent=user_agent,
+        obey_robots=not ignore_robots,
+        progress=progress,
+        log_level=_log_level(verbose),
+        overrides=_parse_overrides(overrides),
+    )
+    _validate_crawl(profile, options)
+    return _run(profile, options)
+
+
+def _validate_crawl(profile: SiteProfile, options: Any) -> None:
+    """Check every input before anything is created or changed."""
+    try:
+        Window.parse(options.since, options.until)
+    except WindowError as exc:
+        raise InputError(str(exc)) from None
+    try:
+        routes = parse_connect_to(options.connect_to)
+    except ConnectToError as exc:
+        raise InputError(str(exc)) from None
+    for host in routes:
+        if host not in profile.hosts:
+            raise InputError(
+                f"--connect-to {host}: not a host of profile {profile.name} "
+                f"({', '.join(profile.hosts)})"
+            )
+    if options.jobdir and Path(options.jobdir).exists() and not Path(options.jobdir).is_dir():
+        raise InputError(f"--jobdir {options.jobdir}: not a directory")
+    _open_for_writing(options.db)
+
+
+def _open_for_writing(db: str) -> None:
+    """Create or migrate the database now, so a bad --db fails before the crawl starts."""
+    path = Path(db)
+    if db in (DEFAULT_DB, DEMO_DB):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Store(path).close()
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _run(profile: SiteProfile, options: Any) -> int:
+    from crawler.runner import run_crawl
+
+    outcome = run_crawl(profile, options)
+    if outcome.status != "finished":
+        run = f"run {outcome.run_id} " if outcome.run_id else ""
+        click.echo(f"newsmirror: {run}{outcome.status}: {outcome.reason}", err=True)
+    return outcome.exit_code
+
+
+def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """NAME=VALUE pairs; VALUE is read as JSON when it parses (numbers, true/false), else text."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip() or not name.strip().replace("_", "").isalnum():
+            raise InputError(f"--set {pair!r}: expected NAME=VALUE")
+        try:
+            values[name.strip()] = json.loads(raw)
+        except ValueError:
+            values[name.strip()] = raw
+    return values
+
+
+def _log_level(verbose: int) -> str:
+    return {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+@main.command()
+@db_option(DEMO_DB)
+@click.option("--stories", type=click.IntRange(min=1, max=100_000), default=60, show_default=True)
+@click.option(
+    "--progress",
+    type=click.Choice(["auto", "live", "lines", "off"]),
+    default="auto",
+    show_default=True,
+)
+def demo(db: str, stories: int, progress: str) -> int:
+    """Crawl the bundled offline replay of a mirrored news site and print a summary."""
+    from crawler.replay import ReplayConfig, build_site, serve
+    from crawler.runner import LOOPBACK_SETTINGS, CrawlOptions, run_crawl
+
+    profile = load_profile("presstv")
+    _open_for_writing(db)
+    site = build_site(ReplayConfig(stories=stories))
+    started = time.monotonic()
+    with serve(site) as server:
+        click.echo(
+            f"Replay site: {len(site.stories)} fictional stories on "
+            f"{len(server.origins)} hosts, served on loopback:",
+            err=True,
+        )
+        for route in server.connect_to():
+            click.echo(f"  --connect-to {route}", err=True)
+        options = CrawlOptions(
+            db=db,
+            connect_to=server.connect_to(),
+            progress=progress,
+            overrides=LOOPBACK_SETTINGS,
+        )
+        outcome = run_crawl(profile, options)
+    elapsed = time.monotonic() - started
+    with Store(db, readonly=True) as store:
+        click.echo(format_stats(store.stats(), db))
+    click.echo(f"\nDemo crawl {outcome.status} in {elapsed:.1f} s; run {outcome.run_id}.")
+    click.echo(f"Try: newsmirror search gaza --db {db}   |   newsmirror stats --db {db}")
+    if outcome.status != "finished":
+        click.echo(f"newsmirror: demo crawl {outcome.status}: {outcome.reason}", err=True)
+    return outcome.exit_code
+
+
+# --- stats, search, profiles -----------------------------------------------------------------
+
+
+def _open_readonly(db: str) -> Store:
+    try:
+        return Store(db, readonly=True)
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+
+
+@main.command()
+@db_option()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def stats(db: str, as_json: bool) -> int:
+    """Stories, versions, captures per host, mirror states, runs, last errors."""
+    with _open_readonly(db) as store:
+        numbers = store.stats()
+    if as_json:
+        click.echo(json.dumps(numbers, indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_stats(numbers, db))
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("query")
+@db_option()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def search(query: str, db: str, limit: int, as_json: bool) -> int:
+    """Full-text search over titles, leads and bodies, best matches first."""
+    if not query.strip():
+        raise InputError("search: the query is empty")
+    with _open_readonly(db) as store:
+        colour = sys.stdout.isatty() and not as_json and "NO_COLOR" not in os.environ
+        start, end = ("\x1b[1;33m", "\x1b[0m") if colour else ("[", "]")
+        hits = store.search(query, limit=limit, start=start, end=end)
+    if as_json:
+        click.echo(json.dumps(hits, indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_search(hits, query))
+    return EXIT_OK
+
+
+@main.command()
+def profiles() -> int:
+    """List the built-in site profiles."""
+    for name in builtin_profiles():
+        profile = load_profile(name)
+        click.echo(f"{name}\t{profile.title}\tprimary {profile.primary}")
+        if profile.alternates:
+            click.echo(f"\talternates {', '.join(profile.alternates)}")
+        if profile.retired:
+            click.echo(f"\tretired {', '.join(profile.retired)}")
+    return EXIT_OK

@@ -1,0 +1,57 @@
+"""Find links in HTML quickly, without building a second tree after extraction built one."""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urljoin
+
+# A regular expression is enough here: a missed link is found again on another page or in
+# a feed, and a tree parse per page would double the crawl's parsing cost.
+_A_HREF_RE = re.compile(
+    r"""<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE
+)
+_LINK_TAG_RE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_ATTR_RE = re.compile(
+    r"""\b(rel|type|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE
+)
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
+
+
+def _absolute(raw: str, base_url: str) -> str | None:
+    value = html.unescape(raw).strip()
+    if not value or value.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+        return None
+    try:
+        return urljoin(base_url, value)
+    except ValueError:
+        return None
+
+
+def page_links(text: str, base_url: str) -> list[str]:
+    """Absolute URLs of every <a href> in a page, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for match in _A_HREF_RE.finditer(text):
+        raw = match.group(1) or match.group(2) or match.group(3) or ""
+        url = _absolute(raw, base_url)
+        if url:
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def feed_links(text: str, base_url: str) -> list[str]:
+    """Absolute URLs of the RSS/Atom feeds a page advertises with <link rel=alternate>."""
+    found: list[str] = []
+    for tag in _LINK_TAG_RE.finditer(text):
+        attrs = {
+            m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or "")
+            for m in _ATTR_RE.finditer(tag.group(0))
+        }
+        if (
+            "alternate" in attrs.get("rel", "").lower().split()
+            and attrs.get("type", "").lower() in _FEED_TYPES
+        ):
+            url = _absolute(attrs.get("href", ""), base_url)
+            if url and url not in found:
+                found.append(url)
+    return found

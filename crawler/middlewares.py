@@ -1,0 +1,87 @@
+"""Downloader middlewares: only the profile's live hosts are asked, and a run's page budget holds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.httpobj import urlparse_cached
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+
+class HostPolicy(Protocol):
+    """What a spider tells the guard: which hosts it may ask right now."""
+
+    def may_request(self, host: str) -> bool: ...
+
+
+class OffProfileRequest(IgnoreRequest):
+    """A request (often a redirect) to a host outside the profile, or to a host given up on."""
+
+
+class BudgetExhausted(IgnoreRequest):
+    """The run's --max-pages budget is spent; the request is dropped without a capture."""
+
+
+class HostGuardMiddleware:
+    """Drop every request whose host the spider does not allow, redirects included.
+
+    Sits before every other downloader middleware, so nothing (robots.txt fetches, retries,
+    redirects to a foreign host or to a mirror found seized) leaves for a host outside the
+    profile.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        policy: HostPolicy | None = getattr(self.crawler.spider, "host_policy", None)
+        if policy is None:
+            return
+        host = (urlparse_cached(request).hostname or "").lower()
+        if not policy.may_request(host):
+            self.crawler.stats.inc_value("newsmirror/requests_refused")
+            raise OffProfileRequest(f"host {host or '?'} is outside the profile or given up on")
+
+
+class PageBudgetMiddleware:
+    """Let at most NEWSMIRROR_MAX_PAGES spider requests reach the network in a run.
+
+    robots.txt fetches made by Scrapy itself do not count: they are not pages of the site.
+    """
+
+    def __init__(self, max_pages: int, stats: StatsCollector) -> None:
+        self.max_pages = max_pages
+        self.stats = stats
+        self.used = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        max_pages = crawler.settings.getint("NEWSMIRROR_MAX_PAGES")
+        if max_pages <= 0:
+            raise NotConfigured
+        return cls(max_pages, crawler.stats)
+
+    def process_request(self, request: Request) -> None:
+        if request.meta.get("dont_obey_robotstxt") and request.url.endswith("/robots.txt"):
+            return
+        if request.meta.get("redirect_times") or request.meta.get("retry_times"):
+            return  # the same page, asked again
+        if self.used >= self.max_pages:
+            self.stats.inc_value("newsmirror/requests_over_budget")
+            raise BudgetExhausted("page budget spent")
+        self.used += 1
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.max_pages
