@@ -91,6 +91,9 @@ def measure(stories: int = 300, repeat: int = 3) -> dict[str, Any]:
     return {
         "stories": stories,
         "pages": pages,
+        "full_rates": full_rates,
+        "bare_rates": bare_rates,
+        "ratios": ratios,
         "full_pages_per_s": statistics.median(full_rates),
         "bare_pages_per_s": statistics.median(bare_rates),
         "ratio": statistics.median(ratios),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 # A regular expression is enough here: a missed link is found again on another page or in
 # a feed, and a tree parse per page would double the crawl's parsing cost.
@@ -18,22 +18,32 @@ _ATTR_RE = re.compile(
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 
 
-def _absolute(raw: str, base_url: str) -> str | None:
-    value = html.unescape(raw).strip()
+def _absolute(raw: str, base_url: str, origin: str) -> str | None:
+    value = html.unescape(raw).strip() if "&" in raw else raw.strip()
     if not value or value.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
         return None
+    if value.startswith("/") and not value.startswith("//") and "/." not in value:
+        return origin + value  # the usual site-relative link, without urljoin's parsing
+    if value.startswith(("https://", "http://")) and "/." not in value:
+        return value
     try:
         return urljoin(base_url, value)
     except ValueError:
         return None
 
 
+def _origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def page_links(text: str, base_url: str) -> list[str]:
     """Absolute URLs of every <a href> in a page, in order, without duplicates."""
     seen: dict[str, None] = {}
+    origin = _origin(base_url)
     for match in _A_HREF_RE.finditer(text):
         raw = match.group(1) or match.group(2) or match.group(3) or ""
-        url = _absolute(raw, base_url)
+        url = _absolute(raw, base_url, origin)
         if url:
             seen.setdefault(url, None)
     return list(seen)
@@ -51,7 +61,7 @@ def feed_links(text: str, base_url: str) -> list[str]:
             "alternate" in attrs.get("rel", "").lower().split()
             and attrs.get("type", "").lower() in _FEED_TYPES
         ):
-            url = _absolute(attrs.get("href", ""), base_url)
+            url = _absolute(attrs.get("href", ""), base_url, _origin(base_url))
             if url and url not in found:
                 found.append(url)
     return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import tomllib
 import zoneinfo
@@ -182,13 +183,14 @@ class SiteProfile:
 
     def resolve_host(self, host: str) -> str | None:
         """Map any spelling of a site host (case, www., port, trailing dot) to the profile's host."""
-        bare = _bare_host(host)
-        for candidate in self.hosts:
-            if _bare_host(candidate) == bare:
-                return candidate
-        return None
+        return self._hosts_by_bare_name.get(_bare_host(host))
 
-    @property
+    @functools.cached_property
+    def _hosts_by_bare_name(self) -> dict[str, str]:
+        # Asked for every link of every page: a lookup, not a scan.
+        return {_bare_host(candidate): candidate for candidate in reversed(self.hosts)}
+
+    @functools.cached_property
     def tzinfo(self) -> dt.tzinfo:
         """The zone of dates printed without an offset on this site's pages."""
         return parse_timezone(self.timezone)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -32,9 +34,10 @@ MIRROR_POLICIES = ("all", "first")
 # redirect middleware.
 HTTP_ERROR_STATUSES = list(range(400, 600))
 MAX_SITEMAP_DEPTH = 3
-# Entry points first, then stories as soon as they are found (a small frontier), then the
-# deeper listing pages.
-PRIORITY = {"robots": 40, "home": 40, "feed": 30, "sitemap": 20, "article": 10, "listing": 0}
+LINK_MEMORY = 200_000
+# Entry points first, then stories as soon as they are found (a small frontier, and a
+# --max-pages budget goes to stories early), then sitemaps and listing pages.
+PRIORITY = {"robots": 40, "home": 40, "feed": 30, "article": 20, "sitemap": 15, "listing": 10}
 
 
 class MirrorSpider(scrapy.Spider):
@@ -63,7 +66,8 @@ class MirrorSpider(scrapy.Spider):
             raise ValueError(f"mirror_policy must be one of {', '.join(MIRROR_POLICIES)}")
         self.host_policy = HostBook(self.profile)
         self.scheduled: set[tuple[str, str]] = set()  # (story key, host) asked this run
-        self.sitemaps_seen: set[str] = set()
+        self.discovered: set[str] = set()  # feed, sitemap and listing URLs asked this run
+        self.links: dict[str, Link] = {}  # raw link -> what it is (bounded memo)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -81,24 +85,28 @@ class MirrorSpider(scrapy.Spider):
         """Home, robots.txt, feeds, sitemaps and section listings of every live host; the
         retired hosts get their home page asked only, to record their state."""
         d = self.profile.discovery
+        base = self.profile.scheme + "://"
         for host in self.profile.live_hosts:
             if d.robots_sitemaps:
-                yield self._request(host, "/robots.txt", "robots")
+                yield from self._discover(f"{base}{host}/robots.txt", "robots")
             for path in d.home:
-                yield self._request(host, path, "home")
+                yield from self._discover(f"{base}{host}{path}", "home")
             for path in d.feeds:
-                yield self._request(host, path, "feed")
+                yield from self._discover(f"{base}{host}{path}", "feed")
             for path in d.sitemaps:
-                yield self._request(host, path, "sitemap", sitemap_depth=0)
+                yield from self._discover(f"{base}{host}{path}", "sitemap", sitemap_depth=0)
             for path in d.sections:
-                yield self._request(host, path, "listing", listing_depth=0)
+                yield from self._discover(f"{base}{host}{path}", "listing", listing_depth=0)
         for host in self.profile.retired:
             for path in d.home:
-                yield self._request(host, path, "home")
+                yield from self._discover(f"{base}{host}{path}", "home")
 
-    def _request(self, host: str, path: str, page_type: str, **meta: Any) -> scrapy.Request:
-        url = f"{self.profile.scheme}://{host}{path}"
-        return self._request_url(url, page_type, **meta)
+    def _discover(self, url: str, page_type: str, **meta: Any) -> Iterator[scrapy.Request]:
+        """A request for a discovery page (home, feed, sitemap, listing), once per run: menus
+        and pagination name the same pages over and over."""
+        if url not in self.discovered:
+            self.discovered.add(url)
+            yield self._request_url(url, page_type, **meta)
 
     def _request_url(self, url: str, page_type: str, **meta: Any) -> scrapy.Request:
         return scrapy.Request(
@@ -109,28 +117,36 @@ class MirrorSpider(scrapy.Spider):
             meta={"page_type": page_type, "handle_httpstatus_list": HTTP_ERROR_STATUSES, **meta},
         )
 
-    def story_requests(self, url: str) -> Iterator[scrapy.Request]:
-        """Requests for the story an article URL names, on the hosts the mirror policy wants,
-        each (story, host) once per run."""
-        clean = urls.to_profile_url(url, self.profile)
-        ref = urls.article_ref(clean, self.profile) if clean else None
-        canonical = urls.canonical_url(clean, self.profile) if clean else None
-        if ref is None or canonical is None:
+    def link(self, raw: str) -> Link:
+        """What a link found on a page points to, worked out once per spelling per run."""
+        found = self.links.get(raw)
+        if found is None:
+            if len(self.links) >= LINK_MEMORY:  # a long backfill must not grow it forever
+                self.links.clear()
+            found = self.links[raw] = Link.of(raw, self.profile)
+        return found
+
+    def story_requests(self, raw: str) -> Iterator[scrapy.Request]:
+        """Requests for the story a link names, on the hosts the mirror policy wants, each
+        (story, host) once per run. A link to anything but a story gives nothing."""
+        link = self.link(raw)
+        if link.key is None or link.path is None:
             return
-        if not self.window.contains(ref.date):
+        if not self.window.contains(link.day):
             self._stat("newsmirror/stories_outside_window")
             return
-        path = urlsplit(canonical).path
         hosts = self.host_policy.content_hosts()
         if self.mirror_policy == "first":
             hosts, fallbacks = hosts[:1], hosts[1:]
         else:
             fallbacks = []
+        base = self.profile.scheme + "://"
         for host in hosts:
-            if (ref.key, host) in self.scheduled:
-                continue
-            self.scheduled.add((ref.key, host))
-            yield self._request(host, path, "article", story_key=ref.key, fallbacks=fallbacks)
+            if (link.key, host) not in self.scheduled:
+                self.scheduled.add((link.key, host))
+                yield self._request_url(
+                    base + host + link.path, "article", story_key=link.key, fallbacks=fallbacks
+                )
 
     def fallback_requests(self, request: scrapy.Request) -> Iterator[scrapy.Request]:
         """Policy `first`: the story failed on this host, so ask the next alternate."""
@@ -143,8 +159,8 @@ class MirrorSpider(scrapy.Spider):
             if (key, host) in self.scheduled:
                 continue
             self.scheduled.add((key, host))
-            path = urlsplit(request.url).path
-            yield self._request(host, path, "article", story_key=key, fallbacks=fallbacks)
+            url = urls.on_host(request.url, host, self.profile.scheme)
+            yield self._request_url(url, "article", story_key=key, fallbacks=fallbacks)
             return
 
     # --- responses --------------------------------------------------------------------------
@@ -187,8 +203,7 @@ class MirrorSpider(scrapy.Spider):
             yield from self.fallback_requests(response.request)  # type: ignore[arg-type]
             return
         for link in page_links(text or "", response.url):
-            if urls.page_type(link, self.profile) == "article":
-                yield from self.story_requests(link)
+            yield from self.story_requests(link)
 
     def _on_discovery(
         self, response: Response, capture: Capture, text: str | None
@@ -231,31 +246,26 @@ class MirrorSpider(scrapy.Spider):
             return
         for raw in found:
             url = urls.to_profile_url(raw, self.profile)
-            if url and url not in self.sitemaps_seen:
-                self.sitemaps_seen.add(url)
-                yield self._request_url(url, "sitemap", sitemap_depth=depth)
+            if url:
+                yield from self._discover(url, "sitemap", sitemap_depth=depth)
 
     def _on_listing(self, response: Response, text: str) -> Iterator[scrapy.Request]:
         depth = response.meta.get("listing_depth", -1) + 1
         deeper: list[str] = []
         story_days = []
-        for link in page_links(text, response.url):
-            url = urls.to_profile_url(link, self.profile)
-            if url is None:
-                continue
-            kind = urls.page_type(url, self.profile)
-            if kind == "article":
-                ref = urls.article_ref(url, self.profile)
-                story_days.append(ref.date if ref else None)
-                yield from self.story_requests(url)
-            elif kind == "listing":
-                deeper.append(url)
-            elif kind == "feed":
-                yield self._request_url(url, "feed")
-        for url in feed_links(text, response.url):
-            clean = urls.to_profile_url(url, self.profile)
+        for raw in page_links(text, response.url):
+            link = self.link(raw)
+            if link.kind == "article":
+                story_days.append(link.day)
+                yield from self.story_requests(raw)
+            elif link.kind == "listing" and link.url:
+                deeper.append(link.url)
+            elif link.kind == "feed" and link.url:
+                yield from self._discover(link.url, "feed")
+        for raw in feed_links(text, response.url):
+            clean = urls.to_profile_url(raw, self.profile)
             if clean:
-                yield self._request_url(clean, "feed")
+                yield from self._discover(clean, "feed")
         # Pagination ends where the window ends: a page of stories all older than --since
         # leads only to older ones.
         since = self.window.since
@@ -264,7 +274,7 @@ class MirrorSpider(scrapy.Spider):
         )
         if depth < self.profile.discovery.max_listing_pages and not all_too_old:
             for url in deeper:
-                yield self._request_url(url, "listing", listing_depth=depth)
+                yield from self._discover(url, "listing", listing_depth=depth)
 
     # --- failures ---------------------------------------------------------------------------
 
@@ -335,3 +345,28 @@ def _describe_failure(failure: Failure, request: scrapy.Request) -> str:
     error = failure.value
     message = str(error).strip() or type(error).__name__
     return f"{type(error).__name__}: {message}"[:500]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What one link points to, in the profile's terms."""
+
+    kind: str  # article | home | listing | feed | sitemap | robots | other
+    url: str | None = None  # cleaned, on the profile's spelling of the host
+    key: str | None = None  # article links: the story
+    day: dt.date | None = None  # article links: the date in the URL
+    path: str | None = None  # article links: the canonical path, asked on every host
+
+    @classmethod
+    def of(cls, raw: str, profile: SiteProfile) -> Link:
+        url = urls.to_profile_url(raw, profile)
+        if url is None:
+            return cls("other")
+        kind = urls.page_type(url, profile)
+        if kind != "article":
+            return cls(kind, url)
+        ref = urls.article_ref(url, profile)
+        canonical = urls.canonical_url(url, profile)
+        if ref is None or canonical is None:
+            return cls("other", url)
+        return cls(kind, url, ref.key, ref.date, urlsplit(canonical).path)

@@ -29,7 +29,17 @@ from crawler.profiles import (
     profile_from_mapping,
 )
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "profiles.md"
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _profiles_section() -> str:
+    """The README's "Site profiles" section: the reference of every profile key."""
+    text = README.read_text("utf-8")
+    start = text.index("\n## Site profiles\n")
+    end = text.index("\n## ", start + 1)
+    return text[start:end]
+
+
 PRESSTV_TEXT = resources.files("crawler.sites").joinpath("presstv.toml").read_text("utf-8")
 PRESSTV_DATA: dict[str, Any] = tomllib.loads(PRESSTV_TEXT)
 DELETE = object()
@@ -539,7 +549,7 @@ def test_any_text_raises_only_profile_error(text: str) -> None:
     assert problems is None or len(problems) >= 1
 
 
-# --- the reference in docs/profiles.md --------------------------------------------------------
+# --- the reference in the README --------------------------------------------------------
 
 
 def test_accepted_keys_cover_every_table() -> None:
@@ -551,26 +561,26 @@ def test_accepted_keys_cover_every_table() -> None:
 
 def test_docs_document_exactly_the_accepted_keys() -> None:
     documented = set(
-        re.findall(r"^\| `([a-z_]+(?:\.[a-z_0-9]+)?)` \|", DOCS.read_text("utf-8"), re.MULTILINE)
+        re.findall(r"^\| `([a-z_]+(?:\.[a-z_0-9]+)?)` \|", _profiles_section(), re.MULTILINE)
     )
     missing = set(accepted_keys()) - documented
     stale = documented - set(accepted_keys())
-    assert not missing, f"docs/profiles.md does not document {sorted(missing)}"
-    assert not stale, f"docs/profiles.md documents keys the loader rejects: {sorted(stale)}"
+    assert not missing, f"the README does not document {sorted(missing)}"
+    assert not stale, f"the README documents keys the loader rejects: {sorted(stale)}"
 
 
 def test_docs_name_every_table() -> None:
-    text = DOCS.read_text("utf-8")
+    text = _profiles_section()
     for table in TABLE_KEYS:
         assert f"`[{table}]`" in text, table
 
 
 def test_docs_examples_run() -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOCS.read_text("utf-8"), re.DOTALL)
+    blocks = re.findall(r"```python\n(.*?)```", _profiles_section(), re.DOTALL)
     examples = [block for block in blocks if ">>>" in block]
     assert examples
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     for index, block in enumerate(examples):
-        test = doctest.DocTestParser().get_doctest(block, {}, f"example {index}", str(DOCS), 0)
+        test = doctest.DocTestParser().get_doctest(block, {}, f"example {index}", str(README), 0)
         runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
