@@ -247,7 +247,8 @@ def demo(db: str, stories: int, progress: str) -> int:
     with Store(db, readonly=True) as store:
         click.echo(format_stats(store.stats(), db))
     click.echo(f"\nDemo crawl {outcome.status} in {elapsed:.1f} s; run {outcome.run_id}.")
-    click.echo(f"Try: newsmirror search gaza --db {db}   |   newsmirror stats --db {db}")
+    word = max(site.stories[-1].title.split(), key=len).strip(",.:;'\"").lower()
+    click.echo(f"Try: newsmirror search {word} --db {db}   |   newsmirror stats --db {db}")
     if outcome.status != "finished":
         click.echo(f"newsmirror: demo crawl {outcome.status}: {outcome.reason}", err=True)
     return outcome.exit_code

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.robotstxt import RobotParser
     from scrapy.statscollectors import StatsCollector
 
 
@@ -85,3 +89,27 @@ class PageBudgetMiddleware:
     @property
     def exhausted(self) -> bool:
         return self.used >= self.max_pages
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, with every request that waits for a host's robots.txt
+    checked against it.
+
+    In Scrapy 2.19 the requests waiting for a robots.txt still being fetched share one
+    Deferred, and only the first of them gets the parser: the others get None and go out
+    unchecked (a crawl's first requests to a host are exactly those). Here each waiter gets
+    the parser through a Deferred of its own.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)
+        mine: Deferred[RobotParser | None] = Deferred()
+
+        def relay(parser: RobotParser | None) -> RobotParser | None:
+            mine.callback(parser)
+            return parser  # hand it on to the next waiter
+
+        pending.addCallback(relay)
+        return await maybe_deferred_to_future(mine)

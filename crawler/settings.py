@@ -40,6 +40,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100), retries and redirects: no request leaves for a foreign host.
     "crawler.middlewares.HostGuardMiddleware": 50,
     "crawler.middlewares.PageBudgetMiddleware": 60,
+    # Scrapy 2.19's own lets some of a host's first requests past robots.txt unchecked.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
 }
 # Depth is bounded per listing chain by the profile; Scrapy's depth bookkeeping only costs
 # time on every request the spider yields.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import sqlite_utils
@@ -173,9 +172,26 @@ def test_second_run_adds_no_story_or_version(archive: Archive) -> None:
 def test_search_finds_an_archived_story(archive: Archive, replay_site: ReplaySite) -> None:
     story = replay_site.stories[10]
     word = max(story.title.split(), key=len)
-    db_path = Path(str(archive.db.conn.execute("PRAGMA database_list").fetchone()[2]))
-    result = run_newsmirror("search", word, "--db", str(db_path), "--json")
+    result = run_newsmirror("search", word, "--db", _db_path(archive), "--json")
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert story.key in [hit["key"] for hit in hits]
     assert any("[" in hit["snippet"] and "]" in hit["snippet"] for hit in hits)
+
+
+def _db_path(archive: Archive) -> str:
+    return str(archive.db.conn.execute("PRAGMA database_list").fetchone()[2])
+
+
+def test_stats_reports_stories_hosts_and_mirror_states(
+    archive: Archive, replay_site: ReplaySite
+) -> None:
+    result = run_newsmirror("stats", "--db", _db_path(archive))
+    assert result.returncode == 0, result.stderr
+    assert f"Stories   {len(replay_site.stories)}" in result.stdout
+    assert "www.presstv.com    retired    seized" in result.stdout
+    as_json = run_newsmirror("stats", "--db", _db_path(archive), "--json")
+    numbers = json.loads(as_json.stdout)
+    assert numbers["stories"] == len(replay_site.stories)
+    assert numbers["captures_by_host"][SEIZED] == {"seized": 2}  # one probe per run
+    assert [run["status"] for run in numbers["runs"]] == ["finished", "finished"]

@@ -24,6 +24,7 @@ class Hit:
     method: str
     path: str  # path and query as sent
     status: int
+    user_agent: str = ""
 
 
 class _HostServer(ThreadingHTTPServer):
@@ -98,7 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, body = self.server.site.respond(
             host, target or "/", self.command, dict(self.headers.items())
         )
-        self.server.replay.record(Hit(host, self.command, target, status))
+        agent = self.headers.get("User-Agent", "")
+        self.server.replay.record(Hit(host, self.command, target, status, agent))
         # send_response() would add Date, which would make answers differ from run to run.
         self.send_response_only(status)
         self.send_header("Server", self.server_version)
