@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import http.client
 import itertools
 import json
@@ -18,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from email.message import Message
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -25,7 +27,8 @@ from parsel import Selector
 
 from crawler.profiles import load_profile
 from crawler.replay import ReplayConfig, ReplayServer, ReplaySite, StoryTruth, build_site, serve
-from crawler.replay.model import END, TEHRAN
+from crawler.replay.model import CDN_HOST, END, NEWS_HOST, PHASE_NOW, SECTIONS, TEHRAN
+from crawler.replay.pages import listing_pages, visible_date
 from crawler.urls import article_ref, canonical_url, story_key
 
 PROFILE = load_profile("presstv")
@@ -38,7 +41,27 @@ PRIMARY, MIRROR, LAGGING, RETIRED = (
 LIVE = (PRIMARY, MIRROR, LAGGING)
 SEIZED = "has been seized by the United States Government"
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+MARKERS = [m.lower() for m in (*PROFILE.markers.seizure, *PROFILE.markers.parking)]
+MARKERS += [m.lower() for m in PROFILE.markers.soft_404]
+RECENT = PHASE_NOW[2] - dt.timedelta(days=7)
+# sha256 over _sample_paths() on each host, recorded from the replay site as it was before it
+# had phases and troublesome hosts: phase 1 of the default config must not change by a byte.
+PHASE_ONE_SHA256 = {
+    PRIMARY: "4d8f216f78f08f0cd49db5c21d9e2bf50db08eaf5fc5281c46cc20c84bb08350",
+    MIRROR: "7ec51d64828bc12bd128d1142d791245d5078faae010d6a1ec11697214948993",
+    LAGGING: "6efe4039d0ad125d0544a1733492d7d343cdbf56aec9b931dc92f3c886181285",
+    RETIRED: "1f183cee248e3fbbccb902e213af9e5a546e8a48941876ad060643c6e0210fa2",
+}
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """Hand 3xx answers back as they are: the test looks at them, and never leaves loopback."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _KeepRedirects())
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +92,16 @@ def fetch(
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.headers, error.read()
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    words = text.lower().split()
+    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
+
+
+def jaccard(one: str, other: str) -> float:
+    a, b = shingles(one), shingles(other)
+    return len(a & b) / len(a | b)
 
 
 def html_of(body: bytes) -> Selector:
@@ -523,10 +556,485 @@ def test_requests_are_recorded_for_assertions(site: ReplaySite) -> None:
     with serve(site) as running:
         fetch(running, MIRROR, "/rss.xml?utm_source=x")
         fetch(running, LAGGING, "/nope", method="HEAD")
+        _, headers, _ = fetch(running, PRIMARY, "/")
+        fetch(running, PRIMARY, "/", {"If-None-Match": headers["ETag"]})
     assert [(h.host, h.method, h.path, h.status) for h in running.requests] == [
         (MIRROR, "GET", "/rss.xml?utm_source=x", 200),
         (LAGGING, "HEAD", "/nope", 404),
+        (PRIMARY, "GET", "/", 200),
+        (PRIMARY, "GET", "/", 304),
     ]
+    assert [hit.not_modified for hit in running.requests] == [False, False, False, True]
+    running.clear_requests()
+    assert running.requests == []
+
+
+# --- phases: the site a day and two days later ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def phase2() -> ReplaySite:
+    return build_site(ReplayConfig(phase=2))
+
+
+@pytest.fixture(scope="module")
+def phase2_server(phase2: ReplaySite) -> Iterator[ReplayServer]:
+    with serve(phase2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def phase3() -> ReplaySite:
+    return build_site(ReplayConfig(phase=3))
+
+
+def story_of(site: ReplaySite, story_id: int) -> StoryTruth:
+    story = site.story(story_id)
+    assert story is not None, story_id
+    return story
+
+
+def heading(body: bytes) -> str | None:
+    """The story's headline in any of the three layouts."""
+    return html_of(body).css("h1::text").get()
+
+
+def body_text(body: bytes) -> str:
+    page = html_of(body)
+    texts = ("".join(p.css("::text").getall()) for p in page.css(".news-body > p"))
+    return "\n\n".join(t for t in texts if t.strip())
+
+
+def test_phase_two_publishes_the_next_ids_on_the_hosts_still_live(
+    server: ReplayServer, site: ReplaySite, phase2_server: ReplayServer, phase2: ReplaySite
+) -> None:
+    truth = phase2.truth
+    assert truth.new_ids == tuple(range(780061, 780071))
+    for story in [story_of(phase2, i) for i in truth.new_ids]:
+        assert story.phase == 2
+        assert site.stories[-1].published < story.published < PHASE_NOW[2]
+        assert truth.hosts_of(story.id) == (PRIMARY, MIRROR, NEWS_HOST, CDN_HOST)
+        for host in (PRIMARY, MIRROR):
+            status, _, body = fetch(phase2_server, host, phase2.link_path(story, host))
+            assert status == 200
+            shown = truth.text_on(story.id, host)
+            assert shown is not None
+            assert heading(body) == shown.title
+        assert fetch(phase2_server, LAGGING, story.path)[0] == 200  # the seizure notice
+        assert fetch(server, PRIMARY, story.path)[0] == 404  # not yet, in phase 1
+    for host in (PRIMARY, MIRROR):
+        _, _, home = fetch(phase2_server, host, "/")
+        assert set(truth.new_ids) <= linked_ids(home)
+        _, _, sitemap = fetch(phase2_server, host, "/sitemap-2026-11.xml")
+        assert set(truth.new_ids) <= linked_ids(sitemap)
+
+
+def test_phase_two_edits_recent_stories_on_the_primary_and_one_mirror_follows(
+    server: ReplayServer, phase2_server: ReplayServer, phase2: ReplaySite
+) -> None:
+    edited = phase2.truth.edited
+    assert len(edited) == 3
+    followed = [i for i, revision in edited.items() if MIRROR in revision.edited_on]
+    stale = [i for i, revision in edited.items() if MIRROR in revision.stale_on]
+    assert len(followed) == 1
+    assert len(stale) == 2
+    changes = set()
+    for story_id, revision in edited.items():
+        story = story_of(phase2, story_id)
+        text = revision.text
+        changes.add(text.change)
+        modified = dt.datetime.fromisoformat(text.modified_at)
+        assert RECENT <= story.published < END < modified < PHASE_NOW[2]
+        assert text.body != story.body
+        assert revision.edited_on[0] == PRIMARY
+        _, headers, body = fetch(phase2_server, PRIMARY, story.path)
+        page = html_of(body)
+        assert page.css("h1.news-title::text").get() == text.title
+        assert body_text(body) == text.body
+        assert page.css("meta[property='article:modified_time']::attr(content)").get() == (
+            text.modified_at
+        )
+        assert f"Last Update: {visible_date(modified)}" in page.css(".news-date::text").get("")
+        assert parsedate_to_datetime(headers["Last-Modified"]) == modified
+        _, _, mirror = fetch(phase2_server, MIRROR, story.path)
+        _, _, mirror_before = fetch(server, MIRROR, story.path)
+        if story_id in followed:  # edited everywhere
+            assert body_text(mirror) == text.body
+            assert heading(mirror) == text.title
+        else:  # the mirror diverges: the text from before, byte for byte
+            assert mirror == mirror_before
+            assert body_text(mirror) == story.body
+            shown = phase2.truth.text_on(story_id, MIRROR)
+            assert shown is not None
+            assert shown.body == story.body
+    assert changes == {"changed paragraph", "changed title and paragraph"}
+
+
+def test_phase_two_removes_stories_from_the_primary_while_the_mirror_keeps_them(
+    phase2_server: ReplayServer, phase2: ReplaySite
+) -> None:
+    removed = phase2.truth.removed
+    pages = {(r.status, r.page) for r in removed.values()}
+    assert pages == {(404, "plain"), (410, "gone"), (404, "error page")}
+    recent = sorted(story_of(phase2, i).published >= RECENT for i in removed)
+    assert recent == [False, True, True]
+    for story_id, removal in removed.items():
+        story = story_of(phase2, story_id)
+        assert removal.removed_from == (PRIMARY, NEWS_HOST, CDN_HOST)
+        assert removal.still_on == (MIRROR,)
+        assert phase2.truth.hosts_of(story_id) == (MIRROR,)
+        answers = [fetch(phase2_server, host, story.path) for host in removal.removed_from]
+        assert {(status, body) for status, _, body in answers} == {
+            (removal.status, answers[0][2])
+        }  # the candidate hosts proxy the primary
+        _, headers, body = answers[0]
+        if removal.page == "plain":
+            assert headers["Content-Type"] == "text/plain; charset=utf-8"
+            assert body == b"Not Found\n"
+        elif removal.page == "error page":
+            assert heading(body) == "Page not found"
+        else:
+            assert headers["Content-Type"] == "text/html; charset=utf-8"
+        status, _, body = fetch(phase2_server, MIRROR, story.path)
+        assert status == 200
+        assert body_text(body) == story.body
+    for path in ("/", "/rss.xml", "/sitemap-2026-11.xml", *PROFILE.discovery.feeds):
+        assert not linked_ids(fetch(phase2_server, PRIMARY, path)[2]) & set(removed), path
+    assert set(removed) <= linked_ids(fetch(phase2_server, MIRROR, "/sitemap-2026-11.xml")[2])
+
+
+def test_phase_two_seizes_the_tv_mirror_with_the_notice_the_markers_know(
+    phase2_server: ReplayServer, phase2: ReplaySite
+) -> None:
+    paths = ("/", "/robots.txt", "/rss.xml", "/Section/10101", phase2.stories[3].path, "/zz?q=1")
+    answers = [fetch(phase2_server, LAGGING, path) for path in paths]
+    assert {status for status, _, _ in answers} == {200}
+    assert len({body for _, _, body in answers}) == 1
+    text = answers[0][2].decode()
+    assert f"The domain presstv.tv {SEIZED}" in text
+    assert any(marker in text.lower() for marker in MARKERS)
+    assert phase2.truth.seized == {RETIRED: "known", LAGGING: "known"}
+    assert phase2.truth.states[LAGGING] == "seized"
+    assert not phase2.truth.ids_on(LAGGING)
+
+
+def test_phase_three_parks_the_co_uk_mirror_behind_wording_no_marker_knows(
+    phase3: ReplaySite,
+) -> None:
+    truth = phase3.truth
+    with serve(phase3) as running:
+        paths = ["/", "/robots.txt", "/sitemap.xml", "/Section/10101?page=2", "/rss.xml", "/x/y"]
+        paths += [s.path for s in phase3.stories[::7]]
+        answers = [fetch(running, MIRROR, path) for path in paths]
+        assert {status for status, _, _ in answers} == {200}
+        assert len({body for _, _, body in answers}) == 1  # only this gives it away
+        lowered = answers[0][2].decode().lower()
+        assert [m for m in MARKERS if m in lowered] == []
+        assert truth.seized == {RETIRED: "known", LAGGING: "known", MIRROR: "unknown"}
+        assert not truth.ids_on(MIRROR)
+        # The primary goes on publishing, alone.
+        assert truth.new_ids == tuple(range(780071, 780076))
+        _, _, home = fetch(running, PRIMARY, "/")
+        for story_id in truth.new_ids:
+            story = story_of(phase3, story_id)
+            assert PHASE_NOW[2] < story.published < PHASE_NOW[3]
+            assert truth.hosts_of(story_id) == (PRIMARY, NEWS_HOST, CDN_HOST)
+            assert fetch(running, PRIMARY, story.path)[0] == 200
+            assert story_id in linked_ids(home)
+
+
+def _revalidate(
+    running: ReplayServer, before: dict[tuple[str, str], tuple[int, Message, bytes]]
+) -> dict[tuple[str, str], str]:
+    """Ask again with each page's earlier validators: 304 exactly when the bytes are the same.
+
+    Returns "same" or "changed" for every page that answered 200 before.
+    """
+    verdicts = {}
+    for (host, path), (status, headers, body) in before.items():
+        if status != 200:
+            continue
+        now_status, now_list, now_body = running.site.respond(host, path)  # what a GET gets
+        now_headers = dict(now_list)
+        by_tag = fetch(running, host, path, {"If-None-Match": headers["ETag"]})
+        by_date = fetch(running, host, path, {"If-Modified-Since": headers["Last-Modified"]})
+        if (now_status, now_body) == (200, body):
+            assert now_headers["ETag"] == headers["ETag"], (host, path)
+            assert now_headers["Last-Modified"] == headers["Last-Modified"], (host, path)
+            assert (by_tag[0], by_date[0], by_tag[2]) == (304, 304, b""), (host, path)
+            verdicts[host, path] = "same"
+        else:
+            assert now_headers["ETag"] != headers["ETag"], (host, path)
+            if now_status == 200:
+                later = parsedate_to_datetime(now_headers["Last-Modified"])
+                assert later > parsedate_to_datetime(headers["Last-Modified"]), (host, path)
+            assert by_tag[0] == by_date[0] == now_status, (host, path)
+            verdicts[host, path] = "changed"
+    return verdicts
+
+
+def _by_kind(verdicts: dict[tuple[str, str], str]) -> Counter[tuple[str, str]]:
+    """(kind of page, verdict) counts; kinds: home robots detail section rss sitemap."""
+
+    def kind(path: str) -> str:
+        return re.findall(r"^/([a-z]*)", path.lower())[0] or "home"
+
+    return Counter((kind(path), verdict) for (_, path), verdict in verdicts.items())
+
+
+def test_unchanged_pages_answer_304_to_the_previous_phase_validators(site: ReplaySite) -> None:
+    paths = ["/", "/robots.txt", "/sitemap.xml", "/sitemap-2026-10.xml", "/sitemap-2026-11.xml"]
+    paths += ["/rss.xml", *(f"/rss/rss-{s.id}.xml" for s in SECTIONS)]
+    paths += [f"/Section/{s.id}" for s in SECTIONS]
+    with serve(site) as running:
+        before = {
+            (host, path): fetch(running, host, path)
+            for host in (PRIMARY, MIRROR)
+            for path in [*paths, *(s.path for s in site.stories)]
+        }
+        running.set_phase(2)
+        running.clear_requests()
+        verdicts = _revalidate(running, before)
+        seen = _by_kind(verdicts)
+        for kind in ("detail", "section", "rss", "sitemap"):  # articles, listings, feeds, sitemaps
+            assert seen[kind, "same"], kind
+            assert seen[kind, "changed"], kind
+        assert seen["home", "changed"] == 2
+        assert seen["robots", "same"] == 2
+        same = sum(count for (_, verdict), count in seen.items() if verdict == "same")
+        assert sum(hit.not_modified for hit in running.requests) == 2 * same
+        # Which articles changed is what the truth says changed.
+        truth = running.site.truth
+        for story in site.stories:
+            for host in (PRIMARY, MIRROR):
+                revision = truth.edited.get(story.id)
+                removed = story.id in truth.removed and host == PRIMARY
+                edited = revision is not None and host in revision.edited_on
+                expected = "changed" if removed or edited else "same"
+                assert verdicts[host, story.path] == expected, (host, story.id)
+
+        articles = [s.path for s in running.site.stories[::3]]  # phase 3 changes none of them
+        phase2 = {(PRIMARY, path): fetch(running, PRIMARY, path) for path in paths + articles}
+        running.set_phase(3)
+        seen = _by_kind(_revalidate(running, phase2))
+        assert seen["detail", "same"] == sum(phase2[PRIMARY, p][0] == 200 for p in articles)
+        assert not seen["detail", "changed"]
+        assert seen["section", "same"]
+        assert seen["section", "changed"]
+
+
+def test_phase_two_brings_candidate_hosts_that_serve_the_primarys_pages(
+    site: ReplaySite, phase2: ReplaySite
+) -> None:
+    assert site.respond(NEWS_HOST, "/")[0] == 404  # not there yet
+    with serve(site) as running:
+        assert set(running.origins) == {PRIMARY, MIRROR, LAGGING, RETIRED}
+        running.set_phase(2)
+        assert set(running.origins) == {PRIMARY, MIRROR, LAGGING, RETIRED, NEWS_HOST, CDN_HOST}
+        assert [r.split("=")[0] for r in running.connect_to()] == [*LIVE, RETIRED]
+        assert len(running.connect_to(candidates=True)) == 6
+        assert phase2.truth.candidate_hosts == (NEWS_HOST, CDN_HOST)
+        new = [story_of(phase2, i) for i in phase2.truth.new_ids]
+        standard = next(s for s in new if s.layout == "standard")
+        _, _, body = fetch(running, PRIMARY, standard.path)
+        alternates = html_of(body).css(".alt-addresses a::attr(href)").getall()
+        assert alternates == [f"https://{h}" for h in (*LIVE, NEWS_HOST)]
+        old = next(s for s in site.stories if s.layout == "standard")
+        _, _, body = fetch(running, PRIMARY, old.path)  # written in phase 1, kept as it was
+        assert NEWS_HOST.encode() not in body
+        for host in (NEWS_HOST, CDN_HOST):
+            for path in ("/", "/rss.xml", standard.path, "/Section/10101?page=2"):
+                assert fetch(running, host, path)[2] == fetch(running, PRIMARY, path)[2]
+        assert {hit.host for hit in running.requests} >= {NEWS_HOST, CDN_HOST}
+        cdn = []
+        for story in new:
+            _, _, body = fetch(running, MIRROR, phase2.link_path(story, MIRROR))
+            cdn += [h for h in html_of(body).css("aside a::attr(href)").getall() if CDN_HOST in h]
+        assert len(cdn) >= 5
+        for href in cdn:  # the same ids as on the primary, and the primary's pages
+            path = href.removeprefix(f"https://{CDN_HOST}")
+            (story_id,) = linked_ids(path.encode())
+            assert CDN_HOST in phase2.truth.hosts_of(story_id)
+            status, _, body = fetch(running, CDN_HOST, path)
+            assert (status, body) == (200, fetch(running, PRIMARY, path)[2])
+
+
+# --- troublesome hosts and ids ---------------------------------------------------------------
+
+
+def test_soft_404_host_answers_200_with_the_error_page_for_what_it_lacks() -> None:
+    troubled = build_site(ReplayConfig(stories=20, lag=3, soft_404_host=LAGGING))
+    missing = troubled.stories[-1]
+    assert troubled.truth.hosts_of(missing.id) == (PRIMARY, MIRROR)
+    with serve(troubled) as running:
+        for path in (missing.path, "/no/such/page", "/Section/99999"):
+            status, _, body = fetch(running, LAGGING, path)
+            assert status == 200, path
+            page = html_of(body)
+            assert "Page not found" in page.css("title::text").get("")
+            assert page.css("h1::text").get() == "Page not found"
+            assert page.css("nav.main-menu a")  # the site's chrome around it
+            assert page.css("footer.site-footer")
+        status, _, body = fetch(running, LAGGING, troubled.stories[0].path)
+        assert status == 200
+        assert heading(body) == troubled.stories[0].title
+        assert fetch(running, PRIMARY, "/no/such/page")[0] == 404
+
+
+def test_home_for_any_path_host_answers_its_home_page_for_what_it_lacks() -> None:
+    troubled = build_site(ReplayConfig(stories=20, lag=3, home_for_any_path_host=LAGGING))
+    with serve(troubled) as running:
+        _, _, home = fetch(running, LAGGING, "/")
+        for path in (troubled.stories[-1].path, "/no/such/page", "/Section/99999", "/x.xml"):
+            status, _, body = fetch(running, LAGGING, path)
+            assert (status, body) == (200, home), path
+        assert fetch(running, LAGGING, troubled.stories[0].path)[2] != home
+        assert fetch(running, MIRROR, "/no/such/page")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("target", "code"), [("https://www.presstv.ir/", 301), ("https://parking.example/", 302)]
+)
+def test_redirecting_host_sends_every_path_to_one_url(target: str, code: int) -> None:
+    config = ReplayConfig(
+        stories=20, lag=3, redirecting_host=MIRROR, redirect_target=target, redirect_status=code
+    )
+    troubled = build_site(config)
+    assert troubled.truth.states[MIRROR] == "redirecting"
+    assert troubled.truth.hosts_of(troubled.stories[0].id) == (PRIMARY, LAGGING)
+    with serve(troubled) as running:
+        for path in ("/", "/robots.txt", "/rss.xml", troubled.stories[0].path, "/x?y=1"):
+            status, headers, _ = fetch(running, MIRROR, path)
+            assert (status, headers["Location"]) == (code, target), path
+        assert fetch(running, PRIMARY, "/")[0] == 200
+
+
+@pytest.fixture(scope="module")
+def holes() -> ReplaySite:
+    return build_site(
+        ReplayConfig(stories=40, lag=4, unlisted_every=6, gap_every=7, id_redirects=True)
+    )
+
+
+def _every_link(running: ReplayServer, site: ReplaySite, host: str) -> set[int]:
+    """Story ids linked from every page a crawler could reach on a host."""
+    paths = ["/", "/sitemap.xml", "/sitemap-2026-10.xml", "/sitemap-2026-11.xml", "/rss.xml"]
+    paths += [f"/rss/rss-{s.id}.xml" for s in SECTIONS]
+    paths += [
+        f"/Section/{s.id}?page={page}"
+        for s in SECTIONS
+        for page in range(1, listing_pages(site, host, s.id) + 1)
+    ]
+    paths += [site.link_path(s, host) for s in site.stories if site.serves(s, host)]
+    linked: set[int] = set()
+    for path in paths:
+        status, _, body = fetch(running, host, path)
+        assert status == 200, path
+        this = linked_ids(body)
+        if path.startswith(("/Detail", "/detail")):
+            this.discard(int(re.findall(r"/(\d+)", path)[3]))  # og:url, canonical: itself
+        linked |= this
+    return linked
+
+
+def test_unlisted_stories_are_served_everywhere_and_linked_from_nowhere(holes: ReplaySite) -> None:
+    unlisted = set(holes.truth.unlisted)
+    assert unlisted == {780006, 780012, 780018, 780024, 780030, 780036}
+    gaps = set(holes.truth.gaps)
+    assert gaps == {780007, 780014, 780021, 780028, 780035}
+    with serve(holes) as running:
+        for host in LIVE:
+            linked = _every_link(running, holes, host)
+            assert not linked & unlisted, host
+            assert not linked & gaps, host
+            listed = {s.id for s in holes.stories if s.listed and holes.serves(s, host)}
+            assert listed <= linked, host
+        for story_id in unlisted:
+            story = story_of(holes, story_id)
+            assert holes.truth.hosts_of(story_id) == LIVE
+            for host in LIVE:
+                assert fetch(running, host, story.path)[0] == 200
+
+
+def test_gap_ids_are_never_published(holes: ReplaySite) -> None:
+    assert {s.id for s in holes.stories}.isdisjoint(holes.truth.gaps)
+    assert len(holes.stories) == 40 - len(holes.truth.gaps)
+    with serve(holes) as running:
+        for story_id in holes.truth.gaps:
+            assert holes.truth.hosts_of(story_id) == ()
+            for host in LIVE:
+                assert fetch(running, host, f"/Detail/2026/11/01/{story_id}/x")[0] == 404
+                assert fetch(running, host, f"/Detail/{story_id}")[0] == 404
+
+
+def test_id_only_urls_redirect_to_the_full_url_on_the_same_host(
+    holes: ReplaySite, server: ReplayServer, site: ReplaySite
+) -> None:
+    other_slug = next(s for s in holes.stories if MIRROR in s.alt_slug_on)
+    unlisted = story_of(holes, holes.truth.unlisted[0])
+    with serve(holes) as running:
+        for story in (other_slug, unlisted):
+            for host in LIVE:
+                status, headers, _ = fetch(running, host, f"/Detail/{story.id}")
+                assert (status, headers["Location"]) == (301, holes.link_url(story, host))
+                path = headers["Location"].removeprefix(f"https://{host}")
+                status, _, body = fetch(running, host, path)
+                assert status == 200
+                assert f'data-news-id="{story.id}"'.encode() in body or story.layout != "standard"
+        assert fetch(running, MIRROR, f"/detail/{other_slug.id}/")[0] == 301
+        newest = holes.stories[-1]
+        assert fetch(running, LAGGING, f"/Detail/{newest.id}")[0] == 404  # lacks it
+        assert fetch(running, PRIMARY, "/Detail/1")[0] == 404
+    assert fetch(server, PRIMARY, f"/Detail/{site.stories[0].id}")[0] == 404  # switched off
+
+
+# --- near-duplicates -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def echoes() -> ReplaySite:
+    return build_site(ReplayConfig(republish_every=6, bulletins=True, phase=2))
+
+
+def test_republished_copies_repeat_a_story_under_a_new_id(echoes: ReplaySite) -> None:
+    pairs = echoes.truth.republished
+    assert len(pairs) >= 4
+    kinds: Counter[str] = Counter()
+    with serve(echoes) as running:
+        for original_id, copy_id in pairs.items():
+            original = story_of(echoes, original_id)
+            copy = story_of(echoes, copy_id)
+            assert (copy.kind, copy.original_id) == ("republished", original_id)
+            gap = copy.published - original.published
+            assert dt.timedelta(days=1) <= gap <= dt.timedelta(days=2)
+            assert jaccard(original.body, copy.body) >= 0.95
+            if copy.title == original.title:
+                words = list(zip(original.body.split(), copy.body.split(), strict=True))
+                assert sum(a != b for a, b in words) == 1
+                kinds["one word changed"] += 1
+            else:
+                assert copy.body == original.body
+                kinds["new title"] += 1
+            status, _, body = fetch(running, PRIMARY, copy.path)
+            assert status == 200
+            assert heading(body) == copy.title
+    assert set(kinds) == {"one word changed", "new title"}
+
+
+def test_bulletins_recur_daily_as_near_identical_text_days_apart(echoes: ReplaySite) -> None:
+    bulletins = [story_of(echoes, i) for i in echoes.truth.bulletins]
+    days = [b.published.date() for b in bulletins]
+    assert days == sorted(set(days))  # one a day
+    assert len(days) >= 20
+    for one, other in itertools.pairwise(bulletins):
+        assert one.title == other.title == "Press TV’s news headlines"
+        assert one.body != other.body
+        if other.published.date() - one.published.date() == dt.timedelta(days=1):
+            assert 0.9 <= jaccard(one.body, other.body) < 0.95
+    ordinary = [s for s in echoes.stories if s.kind == "story"]
+    assert max(jaccard(bulletins[0].body, s.body) for s in ordinary) < 0.2
+    _, _, body = echoes.respond(PRIMARY, bulletins[-1].path)
+    assert heading(body) == "Press TV’s news headlines"
 
 
 # --- determinism, scale, well-formedness -----------------------------------------------------
@@ -549,6 +1057,34 @@ def _sample_paths(site: ReplaySite) -> list[str]:
         *(s.path for s in stories),
         *(p for s in stories for p in s.alt_slug_on.values()),
     ]
+
+
+def _digest(site: ReplaySite, host: str) -> str:
+    total = hashlib.sha256()
+    for path in _sample_paths(site):
+        status, headers, body = site.respond(host, path)
+        total.update(f"{path} {status} {headers!r}\n".encode())
+        total.update(body)
+    return total.hexdigest()
+
+
+@pytest.mark.parametrize("host", [*LIVE, RETIRED])
+def test_phase_one_of_the_default_site_is_byte_identical_to_before_phases(
+    site: ReplaySite, host: str
+) -> None:
+    assert _digest(site, host) == PHASE_ONE_SHA256[host]
+
+
+@pytest.mark.parametrize("phase", [2, 3])
+def test_each_phase_is_the_same_on_every_build(phase: int) -> None:
+    one = build_site(ReplayConfig(phase=phase))
+    other = build_site().at_phase(phase)
+    assert other.config == one.config
+    for host in (*LIVE, NEWS_HOST):
+        for path in _sample_paths(one):
+            assert one.respond(host, path) == other.respond(host, path), (host, path)
+    assert one.truth == other.truth
+    assert [s.body for s in one.stories] == [s.body for s in other.stories]
 
 
 def test_two_builds_give_byte_identical_responses(site: ReplaySite) -> None:
@@ -605,10 +1141,6 @@ def test_ground_truth_matches_the_profile(site: ReplaySite) -> None:
 
 
 def test_stories_are_never_near_duplicates(site: ReplaySite) -> None:
-    def shingles(text: str) -> set[tuple[str, ...]]:
-        words = text.lower().split()
-        return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
-
     sets = [shingles(s.body) for s in site.stories]
     worst = max(len(a & b) / len(a | b) for a, b in itertools.combinations(sets, 2))
     assert worst < 0.2
@@ -630,12 +1162,36 @@ def test_large_site_builds_quickly_and_renders_on_demand() -> None:
             assert big.respond(host, story.path)[0] in (200, 404)
     assert time.perf_counter() - started < 5.0
     assert big.respond(PRIMARY, "/Section/10101?page=30")[0] == 200
+    started = time.process_time()
+    truth = big.at_phase(3).truth
+    assert time.process_time() - started < 1.0
+    assert (len(truth.new_ids), len(truth.edited), len(truth.removed)) == (5, 3, 3)
+    assert big.at_phase(3).respond(MIRROR, big.stories[-1].path)[0] == 200  # parked
 
 
 def test_config_rejects_nonsense() -> None:
-    for bad in ({"stories": 0}, {"lag": 60}, {"edit_every": -1}, {"days": 0}):
+    bad: list[dict[str, Any]] = [
+        {"stories": 0},
+        {"lag": 60},
+        {"edit_every": -1},
+        {"days": 0},
+        {"phase": 4},
+        {"removals": 4},
+        {"new_stories": -1},
+        {"gap_every": -2},
+        {"soft_404_host": "www.example.org"},
+        {"soft_404_host": LAGGING, "home_for_any_path_host": LAGGING},
+        {"redirecting_host": LAGGING},
+        {"redirecting_host": LAGGING, "redirect_target": "/relative"},
+        {
+            "redirecting_host": LAGGING,
+            "redirect_target": "https://x.example/",
+            "redirect_status": 200,
+        },
+    ]
+    for fields in bad:
         with pytest.raises(ValueError, match="must"):
-            ReplayConfig(**bad)
+            ReplayConfig(**fields)
 
 
 def test_module_prints_connect_to_and_serves_until_interrupted() -> None:

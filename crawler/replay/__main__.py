@@ -29,7 +29,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--drift-every", type=int, default=defaults.drift_every)
     parser.add_argument("--undated-every", type=int, default=defaults.undated_every)
     parser.add_argument(
-        "--port", type=int, default=0, help="first of four consecutive ports (default: any free)"
+        "--phase", type=int, default=defaults.phase, help="the site's state over time: 1, 2 or 3"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="first of consecutive ports, one per host (default: any free)",
     )
     return parser.parse_args(argv)
 
@@ -45,30 +51,35 @@ def main(argv: list[str] | None = None) -> int:
             alt_slug_every=args.alt_slug_every,
             drift_every=args.drift_every,
             undated_every=args.undated_every,
+            phase=args.phase,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     site = build_site(config)
-    ports = {host: args.port + i for i, host in enumerate(site.hosts)} if args.port else None
+    hosts = [*site.hosts, *site.candidate_hosts]
+    ports = {host: args.port + i for i, host in enumerate(hosts)} if args.port else None
     try:
         server = serve(site, ports)
     except OSError as exc:
         print(f"error: cannot listen: {exc}", file=sys.stderr)
         return 1
     done = threading.Event()
+    # Ctrl-C and SIGTERM both just end the wait: a KeyboardInterrupt raised while the
+    # addresses are still being printed would end the process with a traceback.
+    signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with server:
         print(" ".join(f"--connect-to {value}" for value in server.connect_to()), flush=True)
+        for value in server.connect_to(candidates=True)[len(site.hosts) :]:
+            print(f"candidate host outside the profile: {value}", file=sys.stderr, flush=True)
         print(
-            f"serving {config.stories} stories on {len(site.hosts)} hosts; Ctrl-C to stop",
+            f"serving {len(site.stories)} stories (phase {site.phase}) on {len(site.hosts)} "
+            "hosts; Ctrl-C to stop",
             file=sys.stderr,
             flush=True,
         )
-        try:
-            while not done.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not done.wait(0.5):
             pass
     return 0
 

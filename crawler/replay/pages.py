@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote_plus
 
 from crawler.replay.model import (
-    LIVE_HOSTS,
+    CDN_HOST,
+    MIRROR,
     PRIMARY,
     SCHEME,
     SECTION_BY_ID,
@@ -92,8 +93,8 @@ def _breadcrumb(section_id: int | None) -> str:
     return '        <div class="breadcrumb">' + " &nbsp;/&nbsp; ".join(crumbs) + "</div>\n"
 
 
-def _alt_addresses(css_class: str) -> str:
-    links = "".join(f'<p><a href="{SCHEME}://{h}">{h}</a></p>' for h in LIVE_HOSTS)
+def _alt_addresses(site: ReplaySite, css_class: str) -> str:
+    links = "".join(f'<p><a href="{SCHEME}://{h}">{h}</a></p>' for h in site.alt_hosts())
     return f'<div class="{css_class}"><p>{ALT_NOTICE}</p>{links}</div>'
 
 
@@ -104,7 +105,7 @@ def _paragraphs(site: ReplaySite, story: StoryTruth, host: str, shown: Shown) ->
         index, target_id, words = story.inline_link
         target = site.story(target_id)
         text = shown.paragraphs[index] if index < len(shown.paragraphs) else ""
-        if target is not None and host in target.served_on and text.startswith(words):
+        if target is not None and site.serves(target, host) and text.startswith(words):
             href = _e(site.link_path(target, host))
             out[index] = f'<a href="{href}">{_e(words)}</a>{_e(text[len(words) :])}'
     return out
@@ -115,12 +116,14 @@ def _related(site: ReplaySite, story: StoryTruth, host: str) -> str:
     items = []
     for i, target_id in enumerate(story.related):
         target = site.story(target_id)
-        if target is None or host not in target.served_on:
+        if target is None or not site.serves(target, host):
             continue
         href = site.link_path(target, host)
         style = (story.n + i) % 4
-        others = [h for h in target.served_on if h != host]
-        if style == 1 and others:
+        others = site.other_hosts(target, host)
+        if style == 1 and host == MIRROR and site.phase >= 2 and site.serves(target, PRIMARY):
+            href = f"{SCHEME}://{CDN_HOST}{target.path}"  # the mirror's new CDN alias
+        elif style == 1 and others:
             href = site.link_url(target, others[story.n % len(others)])
         elif style == 2:
             href += "?utm_source=related&utm_medium=web&utm_campaign=story"
@@ -186,13 +189,12 @@ def render_article(site: ReplaySite, story: StoryTruth, host: str) -> str:
     date = visible_date(story.published)
     stamp = f"{date}  [ Last Update: {visible_date(shown.modified)} ]"
     paragraphs = _paragraphs(site, story, host, shown)
-    share = _share_box(story.canonical_url)
     if story.layout == "plain":
-        main = _plain_article(shown, paragraphs, date, share)
+        main = _plain_article(site, story, shown, paragraphs, date)
     elif story.layout == "drifted":
-        main = _drifted_article(story, shown, paragraphs, stamp, share)
+        main = _drifted_article(site, story, shown, paragraphs, stamp)
     else:
-        main = _standard_article(story, shown, paragraphs, stamp, share)
+        main = _standard_article(site, story, shown, paragraphs, stamp)
     body = f"{_breadcrumb(story.section_id)}{main}{_related(site, story, host)}"
     container = "page-wrap" if story.drifted else "container"
     tag = "div" if story.drifted else "main"
@@ -200,8 +202,9 @@ def render_article(site: ReplaySite, story: StoryTruth, host: str) -> str:
 
 
 def _standard_article(
-    story: StoryTruth, shown: Shown, paragraphs: list[str], stamp: str, share: str
+    site: ReplaySite, story: StoryTruth, shown: Shown, paragraphs: list[str], stamp: str
 ) -> str:
+    share = _share_box(story.canonical_url)
     body = "".join(f"\n            <p>{p}</p>" for p in paragraphs)
     # CMS leftovers that extraction must drop: an empty paragraph and an ad script.
     if story.n % 3 == 0:
@@ -219,7 +222,7 @@ def _standard_article(
         f"                <figcaption>{_e(story.image_caption)}</figcaption>\n"
         "            </figure>\n"
         f'            <div class="news-body">{body}\n'
-        f"                {_alt_addresses('alt-addresses')}\n"
+        f"                {_alt_addresses(site, 'alt-addresses')}\n"
         "            </div>\n"
         f'            <div class="news-tags">{tags.strip()}</div>\n'
         f"            {share}\n"
@@ -228,8 +231,9 @@ def _standard_article(
 
 
 def _drifted_article(
-    story: StoryTruth, shown: Shown, paragraphs: list[str], stamp: str, share: str
+    site: ReplaySite, story: StoryTruth, shown: Shown, paragraphs: list[str], stamp: str
 ) -> str:
+    share = _share_box(story.canonical_url)
     # A template redesign: no <article>, no <main>, renamed classes. Only JSON-LD still has
     # the body (articleBody), which is what a fallback to structured data must find.
     body = "".join(f"\n                <p>{p}</p>" for p in paragraphs)
@@ -242,18 +246,23 @@ def _drifted_article(
         f'                <p class="story-photo-caption">{_e(story.image_caption)}</p>\n'
         "            </div>\n"
         f'            <div class="story-content">{body}\n'
-        f"                {_alt_addresses('mirror-list')}\n"
+        f"                {_alt_addresses(site, 'mirror-list')}\n"
         "            </div>\n"
         f"            {share}\n"
         "        </section>\n"
     )
 
 
-def _plain_article(shown: Shown, paragraphs: list[str], date: str, share: str) -> str:
+def _plain_article(
+    site: ReplaySite, story: StoryTruth, shown: Shown, paragraphs: list[str], date: str
+) -> str:
+    share = _share_box(story.canonical_url)
     # Bare markup with no classes and no JSON-LD: only a general-purpose extractor copes.
     # The alternate-addresses notice sits among the paragraphs, where only cut_at finds it.
     body = "".join(f"\n            <p>{p}</p>" for p in paragraphs)
-    hosts = "".join(f'\n            <p><a href="{SCHEME}://{h}">{h}</a></p>' for h in LIVE_HOSTS)
+    hosts = "".join(
+        f'\n            <p><a href="{SCHEME}://{h}">{h}</a></p>' for h in site.alt_hosts()
+    )
     return (
         "        <article>\n"
         f"            <h1>{_e(shown.title)}</h1>\n"
@@ -384,13 +393,42 @@ def render_search() -> str:
     )
 
 
-def render_seizure() -> str:
+def render_seizure(domain: str = "presstv.com") -> str:
+    notice = SEIZURE_NOTICE.replace("presstv.com", domain)
     return (
         _head("This domain has been seized", feed=False)
         + '<body>\n    <div class="seizure-banner">\n'
         "        <h1>THIS DOMAIN HAS BEEN SEIZED</h1>\n"
-        f"        <p>{_e(SEIZURE_NOTICE)}</p>\n"
+        f"        <p>{_e(notice)}</p>\n"
         "    </div>\n</body>\n</html>\n"
+    )
+
+
+def render_parked(domain: str) -> str:
+    # Worded so that none of the profile's seizure, parking or soft-404 markers matches:
+    # the only sign is the same page on every path.
+    return (
+        _head(domain, feed=False) + '<body>\n    <div class="holding">\n'
+        f"        <h1>{_e(domain)}</h1>\n"
+        "        <p>This address is not in service at the moment.</p>\n"
+        "        <p>Its registration is suspended while the registry reviews the account.</p>\n"
+        '        <p class="links">Related searches: world news · live television · '
+        "satellite channels</p>\n"
+        "    </div>\n</body>\n</html>\n"
+    )
+
+
+def render_gone() -> str:
+    return (
+        _head("Gone", feed=False)
+        + "<body><h1>Gone</h1><p>This story is no longer available.</p></body>\n</html>\n"
+    )
+
+
+def render_moved(target: str) -> str:
+    return (
+        _head("Moved", feed=False)
+        + f'<body><h1>Moved</h1><p><a href="{_e(target)}">{_e(target)}</a></p></body>\n</html>\n'
     )
 
 

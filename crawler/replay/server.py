@@ -26,6 +26,11 @@ class Hit:
     status: int
     user_agent: str = ""
 
+    @property
+    def not_modified(self) -> bool:
+        """Answered 304: the client's validators still matched."""
+        return self.status == 304
+
 
 class _HostServer(ThreadingHTTPServer):
     """Serves one logical host; keeps its open connections so that stop() can cut them."""
@@ -33,8 +38,7 @@ class _HostServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # keep-alive connections must not hold up stop()
 
-    def __init__(self, site: ReplaySite, host: str, replay: ReplayServer, port: int = 0) -> None:
-        self.site = site
+    def __init__(self, host: str, replay: ReplayServer, port: int = 0) -> None:
         self.logical_host = host
         self.replay = replay
         self.connections: set[socket.socket] = set()
@@ -96,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         # The Host header names the logical host (as --connect-to sends it); anything else,
         # such as 127.0.0.1:PORT, means the host this server stands for.
         host = resolve_host(named) or self.server.logical_host
-        status, headers, body = self.server.site.respond(
+        status, headers, body = self.server.replay.site.respond(
             host, target or "/", self.command, dict(self.headers.items())
         )
         agent = self.headers.get("User-Agent", "")
@@ -115,31 +119,40 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ReplayServer:
-    """The replay site on loopback, one server per host; a context manager."""
+    """The replay site on loopback, one server per host; a context manager.
+
+    `set_phase(n)` switches the running servers to another phase of the same site; hosts that
+    phase brings (the candidate hosts of phase 2) get servers of their own then, and keep them.
+    """
 
     def __init__(self, site: ReplaySite, ports: dict[str, int] | None = None) -> None:
         self.site = site
         self.requests: list[Hit] = []
+        self._ports = dict(ports or {})
         self._lock = threading.Lock()
         self._servers: dict[str, _HostServer] = {}
         self._threads: list[threading.Thread] = []
         self._stopped = False
+        # Where each host listens: (address, port); the address is always 127.0.0.1.
+        self.addresses: dict[str, tuple[str, int]] = {}
+        self.origins: dict[str, str] = {}
         try:
-            for host in site.hosts:
-                port = (ports or {}).get(host, 0)
-                self._servers[host] = _HostServer(site, host, self, port)
+            self._listen([*site.hosts, *site.candidate_hosts])
         except OSError:
             self._close_all()
             raise
-        # Where each host listens: (address, port); the address is always 127.0.0.1.
-        self.addresses = {
-            host: (str(server.server_address[0]), int(server.server_address[1]))
-            for host, server in self._servers.items()
-        }
-        self.origins = {
-            host: f"http://{address}:{port}" for host, (address, port) in self.addresses.items()
-        }
-        for host, server in self._servers.items():
+
+    def _listen(self, hosts: list[str]) -> None:
+        started = []
+        for host in hosts:
+            if host not in self._servers:
+                server = _HostServer(host, self, self._ports.get(host, 0))
+                self._servers[host] = server
+                address, port = str(server.server_address[0]), int(server.server_address[1])
+                self.addresses[host] = (address, port)
+                self.origins[host] = f"http://{address}:{port}"
+                started.append((host, server))
+        for host, server in started:
             thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": 0.1},
@@ -149,13 +162,31 @@ class ReplayServer:
             thread.start()
             self._threads.append(thread)
 
-    def connect_to(self) -> list[str]:
-        """`HOST=ORIGIN` values for --connect-to, one per host."""
-        return [f"{host}={origin}" for host, origin in self.origins.items()]
+    def set_phase(self, phase: int) -> None:
+        """Serve another phase of the site from now on (same ports; new hosts get new ones)."""
+        if self._stopped:
+            raise RuntimeError("the replay server has been stopped")
+        site = self.site.at_phase(phase)
+        self._listen(list(site.candidate_hosts))
+        self.site = site
+
+    def connect_to(self, candidates: bool = False) -> list[str]:
+        """`HOST=ORIGIN` values for --connect-to: the profile's hosts, and on request the
+        candidate hosts outside the profile that are being served."""
+        return [
+            f"{host}={origin}"
+            for host, origin in self.origins.items()
+            if candidates or host in self.site.hosts
+        ]
 
     def record(self, hit: Hit) -> None:
         with self._lock:
             self.requests.append(hit)
+
+    def clear_requests(self) -> None:
+        """Forget the requests logged so far, so that the next run's can be counted alone."""
+        with self._lock:
+            self.requests.clear()
 
     def stop(self) -> None:
         """Stop serving, cut open connections and close the listening sockets (idempotent)."""
