@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import crawl_speed, extraction_speed, storage_speed
+from bench import crawl_speed, extraction_speed, incremental_requests, storage_speed
 from crawler.profiles import load_profile
 from crawler.replay import ReplayConfig, build_site
 
@@ -78,6 +78,7 @@ def bench_storage(runs: int, stories: int) -> dict[str, Any]:
 
 def render(results: dict[str, Any], runs: int, stories: int) -> str:
     crawl, ext, store = results["crawl"], results["extraction"], results["storage"]
+    inc = results["incremental"]
 
     def trio(values: tuple[float, float, float], fmt: str = "{:.2f}") -> str:
         median, low, high = values
@@ -130,6 +131,19 @@ raw pages, FTS5).
 | stories/s | {trio(store["stories_per_s"], "{:.0f}")} |
 | database bytes per story | {store["bytes_per_story"]:.0f} |
 | raw page compression (zlib) | {store["compression"]:.2f}× |
+
+## Incremental runs (issue #3: ≤ 10% of the first run's requests)
+
+`bench/incremental_requests.py`: the replay site with {inc["stories"]} stories on three live
+hosts; a first run into an empty database, then a second run over the unchanged site with
+no recheck window (`--recheck-days 0`, as the target excludes the window). Requests are
+counted by the replay servers (robots.txt included).
+
+| | requests |
+|---|---|
+| first run | {inc["first_run_requests"]} |
+| incremental run | {inc["incremental_requests"]} ({inc["incremental_304s"]} answered 304) |
+| **ratio** | **{inc["ratio"]:.2%}** |
 """
 
 
@@ -140,6 +154,8 @@ def run(runs: int, stories: int, log: Callable[[str], None]) -> dict[str, Any]:
     extraction = bench_extraction(runs)
     log("storage ...")
     storage = bench_storage(runs, stories=5000)
+    log("incremental run requests (5,000 stories) ...")
+    incremental = incremental_requests.measure(5000)
     return {
         "machine": machine(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -151,6 +167,7 @@ def run(runs: int, stories: int, log: Callable[[str], None]) -> dict[str, Any]:
         },
         "extraction": extraction,
         "storage": storage,
+        "incremental": incremental,
     }
 
 

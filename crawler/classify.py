@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from crawler import urls
 from crawler.items import ARTICLE, LISTING, NOT_ARTICLE, SEIZED, SOFT_404
 from crawler.profiles import SiteProfile
 
@@ -16,6 +17,13 @@ _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"'})
 # Seizure and parking notices are small pages with a handful of links; a news page that
 # merely quotes a notice has hundreds of links (menus, related stories).
 NOTICE_MAX_LINKS = 40
+# A story page links a few other stories (related, most read); a home or section page
+# served in a story's place links many.
+LISTING_MIN_STORIES = 15
+_CANONICAL_RE = re.compile(
+    r"""<link\b(?=[^>]*\brel\s*=\s*["']?canonical)[^>]*\bhref\s*=\s*["']([^"']+)""",
+    re.IGNORECASE,
+)
 
 
 def visible_text(html: str) -> str:
@@ -45,8 +53,11 @@ def classify_listing(html: str, profile: SiteProfile) -> str:
     return SEIZED if notice_marker(html, profile) else LISTING
 
 
-def classify_article(html: str, extracted: Mapping[str, Any], profile: SiteProfile) -> str:
-    """Outcome of a 200 response to an article URL, given what extraction found on it."""
+def classify_article(
+    html: str, extracted: Mapping[str, Any], profile: SiteProfile, other_stories: int = 0
+) -> str:
+    """Outcome of a 200 response to an article URL, given what extraction found on it and
+    how many other stories the page links to."""
     from_template = extracted.get("extraction") == "profile"
     if not from_template and notice_marker(html, profile):
         return SEIZED
@@ -57,6 +68,18 @@ def classify_article(html: str, extracted: Mapping[str, Any], profile: SiteProfi
         return (
             SOFT_404 if find_marker(visible_text(html), profile.markers.soft_404) else NOT_ARTICLE
         )
-    if not title:
+    if not title or names_another_page(html, profile):
         return NOT_ARTICLE
+    if not from_template and other_stories >= LISTING_MIN_STORIES:
+        return NOT_ARTICLE  # a listing (the home page served for any path, say)
     return ARTICLE
+
+
+def names_another_page(html: str, profile: SiteProfile) -> bool:
+    """The page's own rel=canonical says it is a page of the site that is not a story (the
+    home page or a section served in a story's place)."""
+    match = _CANONICAL_RE.search(html[:20000])
+    if match is None:
+        return False
+    canonical = urls.to_profile_url(match.group(1), profile)
+    return canonical is not None and urls.page_type(canonical, profile) in ("home", "listing")

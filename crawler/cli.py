@@ -14,10 +14,10 @@ import click
 
 from crawler import __version__
 from crawler.profiles import ProfileError, SiteProfile, builtin_profiles, load_profile
-from crawler.report import format_search, format_stats
+from crawler.report import format_mirrors, format_search, format_stats
 from crawler.routing import ConnectToError, parse_connect_to
 from crawler.storage import Store, StoreError
-from crawler.window import Window, WindowError
+from crawler.window import Window, WindowError, parse_id_range
 
 DEFAULT_DB = "data/newsmirror.db"
 DEMO_DB = "data/demo.db"
@@ -92,6 +92,23 @@ def main() -> None:
     metavar="HOST=ORIGIN",
     help="Send requests for HOST to ORIGIN (repeatable), e.g. www.presstv.ir=http://127.0.0.1:8001.",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Ask every story of every host again and walk every listing (default: incremental).",
+)
+@click.option(
+    "--recheck-days",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    help="Stories published this recently are asked again of every host (edits, takedowns).",
+)
+@click.option(
+    "--backfill-ids",
+    metavar="FROM-TO",
+    help="Ask every live host for the ids in this range that the archive lacks (no discovery).",
+)
 @click.option("--jobdir", metavar="DIR", help="Scrapy JOBDIR: resume an interrupted crawl.")
 @click.option("--user-agent", metavar="TEXT", help="User-Agent header to send.")
 @click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt.")
@@ -102,6 +119,15 @@ def main() -> None:
     show_default=True,
     help="Live status line on a terminal, periodic lines in logs.",
 )
+@click.option(
+    "--max-missing-share",
+    type=click.FloatRange(min=0, max=1),
+    default=0.5,
+    show_default=True,
+    help="Fail the run when more new stories than this lack title, body or published_at.",
+)
+@click.option("--on-failure", metavar="COMMAND", help="Run COMMAND when the run fails.")
+@click.option("--webhook", metavar="URL", help="POST a JSON report to URL when the run fails.")
 @click.option(
     "--set",
     "overrides",
@@ -118,10 +144,16 @@ def crawl(
     max_pages: int | None,
     mirror_policy: str,
     connect_to: tuple[str, ...],
+    full: bool,
+    recheck_days: float,
+    backfill_ids: str | None,
     jobdir: str | None,
     user_agent: str | None,
     ignore_robots: bool,
     progress: str,
+    max_missing_share: float,
+    on_failure: str | None,
+    webhook: str | None,
     overrides: tuple[str, ...],
     verbose: int,
 ) -> int:
@@ -137,8 +169,14 @@ def crawl(
         max_pages=max_pages or 0,
         connect_to=connect_to,
         jobdir=jobdir,
+        backfill_ids=backfill_ids,
         user_agent=user_agent,
         obey_robots=not ignore_robots,
+        full=full,
+        recheck_days=recheck_days,
+        max_missing_share=max_missing_share,
+        on_failure=on_failure,
+        webhook=webhook,
         progress=progress,
         log_level=_log_level(verbose),
         overrides=_parse_overrides(overrides),
@@ -153,8 +191,24 @@ def _validate_crawl(profile: SiteProfile, options: Any) -> None:
         Window.parse(options.since, options.until)
     except WindowError as exc:
         raise InputError(str(exc)) from None
+    _validate_routes(profile, options.connect_to)
+    if options.backfill_ids:
+        try:
+            parse_id_range(options.backfill_ids)
+        except WindowError as exc:
+            raise InputError(str(exc)) from None
+        if not profile.article.id_path:
+            raise InputError(f"--backfill-ids: profile {profile.name} has no article.id_path")
+    if options.webhook and not options.webhook.startswith(("http://", "https://")):
+        raise InputError(f"--webhook {options.webhook!r}: expected an http(s) URL")
+    if options.jobdir and Path(options.jobdir).exists() and not Path(options.jobdir).is_dir():
+        raise InputError(f"--jobdir {options.jobdir}: not a directory")
+    _open_for_writing(options.db)
+
+
+def _validate_routes(profile: SiteProfile, connect_to: Sequence[str]) -> None:
     try:
-        routes = parse_connect_to(options.connect_to)
+        routes = parse_connect_to(connect_to)
     except ConnectToError as exc:
         raise InputError(str(exc)) from None
     for host in routes:
@@ -163,9 +217,6 @@ def _validate_crawl(profile: SiteProfile, options: Any) -> None:
                 f"--connect-to {host}: not a host of profile {profile.name} "
                 f"({', '.join(profile.hosts)})"
             )
-    if options.jobdir and Path(options.jobdir).exists() and not Path(options.jobdir).is_dir():
-        raise InputError(f"--jobdir {options.jobdir}: not a directory")
-    _open_for_writing(options.db)
 
 
 def _open_for_writing(db: str) -> None:
@@ -254,6 +305,54 @@ def demo(db: str, stories: int, progress: str) -> int:
     return outcome.exit_code
 
 
+# --- mirrors ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("site")
+@db_option()
+@click.option(
+    "--connect-to",
+    "connect_to",
+    multiple=True,
+    metavar="HOST=ORIGIN",
+    help="Send requests for HOST to ORIGIN (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or NEWSMIRROR_* setting (repeatable).",
+)
+def mirrors(
+    site: str, db: str, connect_to: tuple[str, ...], as_json: bool, overrides: tuple[str, ...]
+) -> int:
+    """Probe every host of SITE (home, a feed, a known story, a path that names no story),
+    record its state, and show states, candidate mirrors and the domain timeline."""
+    from crawler.runner import CrawlOptions, run_crawl
+    from crawler.storage.reports import mirrors_report
+    from spiders.probe import ProbeSpider
+
+    profile = load_profile(site)
+    _validate_routes(profile, connect_to)
+    _open_for_writing(db)
+    options = CrawlOptions(
+        db=db, connect_to=connect_to, progress="off", overrides=_parse_overrides(overrides)
+    )
+    outcome = run_crawl(profile, options, ProbeSpider)
+    with _open_readonly(db) as store:
+        report = mirrors_report(store, profile.name)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_mirrors(report))
+    if outcome.status != "finished":
+        click.echo(f"newsmirror: probe {outcome.status}: {outcome.reason}", err=True)
+    return outcome.exit_code
+
+
 # --- stats, search, profiles -----------------------------------------------------------------
 
 
@@ -269,8 +368,13 @@ def _open_readonly(db: str) -> Store:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def stats(db: str, as_json: bool) -> int:
     """Stories, versions, captures per host, mirror states, runs, last errors."""
+    from crawler.storage.reports import completeness, takedowns
+
     with _open_readonly(db) as store:
         numbers = store.stats()
+        numbers["takedowns"] = takedowns(store)
+        sites = sorted({m["site"] for m in numbers["mirrors"] if m.get("site")})
+        numbers["completeness"] = [completeness(store, name) for name in sites]
     if as_json:
         click.echo(json.dumps(numbers, indent=2, ensure_ascii=False))
     else:

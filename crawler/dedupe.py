@@ -1,10 +1,73 @@
-"""Content identity of a story's text: the hash that decides whether two captures are one version."""
+"""Content identity of a story's text: the exact hash that makes two captures one version, and
+the near-duplicate index that links a text republished under another key.
+
+`content_hash` decides versions (see docs/schema.md). `NearDuplicateIndex` sets
+`articles.duplicate_of`, by this rule: story A is a near-duplicate of story B when
+
+* they have different keys (a story's own versions are never compared: the index holds one
+  entry per key, for the text its row shows now);
+* both have a parseable `published_at` and at least MIN_SHINGLES word shingles;
+* they were published at most `window_days` apart, so a daily bulletin that repeats its
+  template is not a copy of last week's, while a republication within days is;
+* they share an LSH band and the exact Jaccard similarity of their shingle sets reaches
+  `threshold`.
+
+A's `duplicate_of` is the earliest such B, ordered by (published_at as an instant, key), among
+the stories before A in that order; NULL when there is none. That is a function of the set of
+stories and their current text, so it does not depend on the order batches arrive in: a story
+that arrives after a later copy of it takes over the copy's link when it is earlier than what
+the copy pointed to, and when a story's text or date changes, the stories linked to it are
+linked again from scratch. Band hashes are a function of the text and sharing a band is
+symmetric, so even a pair LSH misses is missed whatever the order.
+
+Chains: `duplicate_of` names a story whose text really is near-identical, the earliest one, so
+for copies of one text it is the first publication. Similarity is not transitive: A can point
+to B while B points to an earlier C that A no longer resembles (a text edited a little at each
+republication). Pointing at the root would claim that A republishes C, which its text does not
+show; docs/schema.md has the recursive query that follows a chain to its root.
+
+Not linked: undated stories (without a date, a republication cannot be told from a recurring
+template) and bodies of fewer than MIN_SHINGLES shingles (captions, video pages: at 0.9 a few
+words would decide, and shared boilerplate would match).
+
+Storage, in the database (tables from migration 0003): `near_duplicate_stories` has one row
+per story with what it was computed from (content_hash, published_at) and its band hashes;
+`near_duplicate_bands` holds (bucket, band_hash, story_id) as its primary key: the LSH band
+index, split by publication time into buckets one window wide; `near_duplicate_config` holds
+the parameters the index was built with. Placing a story costs one indexed lookup of its bands
+in the two or three time buckets its window overlaps, an exact check of the few candidates
+(their bodies are read from `articles`), and one insert per band: no all-pairs comparison and
+nothing held in memory between stories. A crawl moves through time (newest first or oldest
+first), so its lookups and inserts land on the same few pages of the index whatever its size,
+which keeps the cost per story flat; a crawl in random date order loses that locality, not
+correctness. Signatures are not stored: lookups need only the bands, and candidates are
+checked exactly, which is what a threshold decision deserves.
+
+Bands and rows come from datasketch's optimiser (`MinHashLSH`) weighted towards recall,
+because every candidate is verified exactly and a false candidate only costs one check: at 0.9
+and 128 permutations that is 9 bands of 14 rows, which finds a pair at Jaccard 0.9 nine times
+in ten and at 0.95 998 times in a thousand (equal weights give 5 x 25, which finds a pair at
+0.9 three times in ten).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import functools
 import hashlib
 import re
+import sqlite3
+import struct
 import unicodedata
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+from sqlite_utils import Database
 
 # Invisible characters that str.split() does not treat as whitespace but that templates
 # and CMSs sprinkle into text (zero-width space, word joiner, BOM). ZWNJ (U+200C) is left
@@ -33,3 +96,463 @@ def content_hash(title: str | None, body: str | None) -> str:
     # normalize_text() leaves no newline, so "\n" cannot be confused with the text.
     joined = normalize_text(title) + "\n" + normalize_text(body)
     return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+# --- near-duplicates ---------------------------------------------------------------------------
+
+THRESHOLD = 0.9  # Jaccard of word shingles: 0.9 tolerates an edited sentence, not a rewrite
+SHINGLE_WORDS = 5
+NUM_PERM = 128
+WINDOW_DAYS = 3.0
+MIN_SHINGLES = 20
+LSH_WEIGHTS = (0.05, 0.95)  # false positive, false negative weights for the band choice
+SEED = 1  # datasketch permutation seed: stored band hashes depend on it
+# How text becomes band hashes. Change it whenever shingling or hashing changes: a database
+# indexed another way is rebuilt on its next update().
+METHOD = "newsmirror-1: casefolded words, crc32 x position, datasketch affine32 seed 1"
+
+_WORD_RE = re.compile(r"[\w\u200c]+")  # ZWNJ is part of a Persian word, not a break
+_U32 = np.uint64(32)
+_CHUNK = 500  # keys per IN (...) query and per rebuild page
+
+
+def _splitmix64(index: int) -> int:
+    """The index-th output of splitmix64 seeded with 0: fixed, well-spread 64-bit constants."""
+    z = (index + 1) * 0x9E3779B97F4A7C15 % 2**64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+    return z ^ (z >> 31)
+
+
+@functools.lru_cache(maxsize=8)
+def _position_weights(size: int) -> npt.NDArray[np.uint64]:
+    """Odd 64-bit multipliers, one per word position: fixed, so fingerprints never change."""
+    return np.array([_splitmix64(position) | 1 for position in range(size)], dtype=np.uint64)
+
+
+def _mix64(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser, so every bit (the top 32 feed MinHash) depends on every word."""
+    values = values ^ (values >> np.uint64(30))
+    values = values * np.uint64(0xBF58476D1CE4E5B9)
+    values = values ^ (values >> np.uint64(27))
+    values = values * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))
+
+
+def shingle_fingerprints(text: str | None, size: int = SHINGLE_WORDS) -> npt.NDArray[np.uint64]:
+    """The set of `size`-word shingles of a text, as sorted unique 64-bit fingerprints.
+
+    Words are runs of letters and digits (and ZWNJ) of the NFC-normalised, casefolded text,
+    so case, punctuation, spacing and invisible characters do not matter. Each word is hashed
+    once (crc32, in C) and a shingle's fingerprint combines its words' hashes with a multiplier
+    per position, in numpy: several times faster than hashing each shingle's text. Two
+    different shingles share a fingerprint with odds of about 2^-64 (distinct words with one
+    crc32, about 2^-32 a pair, would count as one word), so Jaccard over fingerprints is the
+    exact Jaccard of the shingles in practice.
+    """
+    if not text:
+        return np.empty(0, dtype=np.uint64)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    words = _WORD_RE.findall(text.casefold())
+    count = len(words) - size + 1
+    if count < 1:
+        return np.empty(0, dtype=np.uint64)
+    hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
+    weights = _position_weights(size)
+    combined = hashes[:count] * weights[0]
+    for position in range(1, size):
+        combined += hashes[position : position + count] * weights[position]
+    # sort and drop repeats: np.unique is several times slower on arrays this small
+    ordered = np.sort(_mix64(combined))
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+def jaccard(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> float:
+    """Jaccard similarity of two sets given as sorted unique arrays; 0.0 when both are empty."""
+    common = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - common
+    return common / union if union else 0.0
+
+
+def published_seconds(value: str | None) -> int | None:
+    """Unix seconds of an ISO 8601 published_at (naive means UTC); None when absent or bad."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp())
+
+
+class NearDuplicateConfigError(Exception):
+    """The database was indexed with other parameters; rebuild() applies the new ones."""
+
+
+@dataclass(frozen=True)
+class NearDuplicateConfig:
+    """Everything the stored band hashes and duplicate_of links depend on."""
+
+    threshold: float
+    shingle_words: int
+    num_perm: int
+    bands: int
+    band_rows: int  # permutations per band
+    window_days: float
+    min_shingles: int
+    method: str
+
+    @classmethod
+    def choose(
+        cls,
+        threshold: float = THRESHOLD,
+        shingle_words: int = SHINGLE_WORDS,
+        num_perm: int = NUM_PERM,
+        window_days: float = WINDOW_DAYS,
+        min_shingles: int = MIN_SHINGLES,
+    ) -> NearDuplicateConfig:
+        """Validate the parameters and let datasketch pick bands and rows for them."""
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], not {threshold}")
+        if shingle_words < 1 or num_perm < 2 or min_shingles < 1:
+            raise ValueError("shingle_words, min_shingles must be >= 1 and num_perm >= 2")
+        if window_days < 0:
+            raise ValueError(f"window_days must be >= 0, not {window_days}")
+        bands, rows = _lsh_params(threshold, num_perm)
+        return cls(
+            float(threshold),
+            shingle_words,
+            num_perm,
+            bands,
+            rows,
+            float(window_days),
+            min_shingles,
+            METHOD,
+        )
+
+    @property
+    def window_seconds(self) -> int:
+        return round(self.window_days * 86_400)
+
+    def buckets(self, ts: int) -> range:
+        """The time buckets (one window wide) that hold every story within the window of `ts`."""
+        width = max(self.window_seconds, 1)
+        return range((ts - self.window_seconds) // width, (ts + self.window_seconds) // width + 1)
+
+    def bucket(self, ts: int) -> int:
+        return ts // max(self.window_seconds, 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    from datasketch import MinHashLSH  # noqa: PLC0415 - a 1 s import only writers need
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
+    return int(lsh.b), int(lsh.r)
+
+
+@functools.lru_cache(maxsize=4)
+def _permutations(num_perm: int) -> Any:
+    """datasketch's permutation parameters, made once per process and shared by signatures."""
+    from datasketch import MinHash  # noqa: PLC0415 - see _lsh_params
+
+    return MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
+
+
+class _Entry(NamedTuple):
+    """A story's row in near_duplicate_stories."""
+
+    id: int
+    published_ts: int | None
+    bands: bytes | None
+
+
+class _Candidate(NamedTuple):
+    """A story sharing a band with the one being placed, with what its link points to."""
+
+    key: str
+    published_ts: int
+    duplicate_of: str | None
+    duplicate_ts: int | None  # None when duplicate_of is None or not indexed
+
+
+def _earliest_before(similar: Iterable[_Candidate], me: tuple[int, str]) -> str | None:
+    """The key of the earliest story, by (published, key), that comes before `me`."""
+    earlier = [(c.published_ts, c.key) for c in similar if (c.published_ts, c.key) < me]
+    return min(earlier)[1] if earlier else None
+
+
+_CONFIG_COLUMNS = tuple(f.name for f in dataclasses.fields(NearDuplicateConfig))
+# What a caller chooses; bands, band_rows and method follow from these and the code.
+_PARAMETERS = ("threshold", "shingle_words", "num_perm", "window_days", "min_shingles")
+_SELECT_CONFIG = f"SELECT {', '.join(_CONFIG_COLUMNS)} FROM near_duplicate_config WHERE id = 1"  # noqa: S608
+_INSERT_CONFIG = (
+    f"INSERT INTO near_duplicate_config (id, {', '.join(_CONFIG_COLUMNS)}) "  # noqa: S608
+    f"VALUES (1, {', '.join('?' for _ in _CONFIG_COLUMNS)})"
+)
+_CHANGED_ROWS = """
+SELECT a.key, a.body, a.published_at, a.content_hash
+FROM articles AS a LEFT JOIN near_duplicate_stories AS s ON s.article_key = a.key
+WHERE a.key IN ({marks})
+  AND (s.id IS NULL OR s.content_hash IS NOT a.content_hash
+       OR s.published_at IS NOT a.published_at)
+ORDER BY a.key
+"""
+_SELECT_ENTRY = "SELECT id, published_ts, bands FROM near_duplicate_stories WHERE article_key = ?"
+_UPSERT_ENTRY = """
+INSERT INTO near_duplicate_stories (article_key, content_hash, published_at, published_ts, bands)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(article_key) DO UPDATE SET content_hash = excluded.content_hash,
+  published_at = excluded.published_at, published_ts = excluded.published_ts,
+  bands = excluded.bands
+RETURNING id
+"""
+_INSERT_BAND = "INSERT INTO near_duplicate_bands (bucket, band_hash, story_id) VALUES (?, ?, ?)"
+_DELETE_BAND = (
+    "DELETE FROM near_duplicate_bands WHERE bucket = ? AND band_hash = ? AND story_id = ?"
+)
+# Candidates: stories sharing a band, inside the window, with their text and what they link
+# to now (and when that was published, to decide whether this story is earlier).
+_CANDIDATES = """
+SELECT s.article_key, s.published_ts, a.body, a.duplicate_of, d.published_ts
+FROM near_duplicate_stories AS s
+JOIN articles AS a ON a.key = s.article_key
+LEFT JOIN near_duplicate_stories AS d ON d.article_key = a.duplicate_of
+WHERE s.id IN (
+    SELECT story_id FROM near_duplicate_bands
+    WHERE bucket IN ({buckets}) AND band_hash IN ({bands})
+  )
+  AND s.id <> ? AND s.published_ts BETWEEN ? AND ?
+"""
+_DEPENDENTS = "SELECT key FROM articles WHERE duplicate_of = ? ORDER BY key"
+_SET_DUPLICATE = "UPDATE articles SET duplicate_of = ? WHERE key = ? AND duplicate_of IS NOT ?"
+_ARTICLES_PAGE = (
+    "SELECT key, body, published_at, content_hash FROM articles WHERE key > ? ORDER BY key LIMIT ?"
+)
+
+
+class NearDuplicateIndex:
+    """MinHash LSH over the stories of one database, kept in its tables (see above).
+
+    Parameters left as None are the database's own (the ones its index was built with), or
+    the module defaults for a database not indexed yet. Parameters that differ from the
+    database's make update() and assign() refuse until rebuild() re-indexes with them.
+    Every method runs in one transaction (a savepoint inside the caller's).
+    """
+
+    def __init__(
+        self,
+        db: Database | sqlite3.Connection,
+        *,
+        threshold: float | None = None,
+        shingle_words: int | None = None,
+        num_perm: int | None = None,
+        window_days: float | None = None,
+        min_shingles: int | None = None,
+    ) -> None:
+        self.db = db if isinstance(db, Database) else Database(db, execute_plugins=False)
+        self.conn = self.db.conn
+        row = self.conn.execute(_SELECT_CONFIG).fetchone()
+        self.stored = NearDuplicateConfig(*row) if row else None
+        asked = {
+            "threshold": threshold,
+            "shingle_words": shingle_words,
+            "num_perm": num_perm,
+            "window_days": window_days,
+            "min_shingles": min_shingles,
+        }
+        asked = {name: value for name, value in asked.items() if value is not None}
+        if self.stored is not None and self.stored.method == METHOD and not asked:
+            self.config = self.stored
+        else:
+            base = self.stored or NearDuplicateConfig.choose()
+            params = {name: getattr(base, name) for name in _PARAMETERS}
+            self.config = NearDuplicateConfig.choose(**(params | asked))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def update(self, keys: Iterable[str]) -> int:
+        """Index the stories among `keys` whose row is new or shows other text or another date
+        than when it was indexed, and fix every duplicate_of that depends on them.
+
+        Store.write_captures calls this with every story its batch touched. A database never
+        indexed (created before the index existed, or indexed by other code) is rebuilt
+        whole instead. Returns how many stories were (re)indexed.
+        """
+        wanted = sorted(set(keys))
+        if not wanted:
+            return 0
+        with self.db.atomic():
+            if self._needs_rebuild():
+                return self.rebuild()
+            rows = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                sql = _CHANGED_ROWS.format(marks=", ".join("?" for _ in chunk))
+                rows.extend(self.conn.execute(sql, chunk).fetchall())
+            for key, body, published_at, chash in rows:
+                self._place(key, body, published_at, chash)
+        return len(rows)
+
+    def assign(self, key: str, body: str | None, published_at: str | None) -> str | None:
+        """Index one story's text and return its duplicate_of (also written to its row).
+
+        The story's articles row must exist and hold this body: other stories are checked
+        against articles.body. Stories that now have this one as their earliest near-duplicate
+        are relinked, and so are those whose original it was before its text changed.
+        """
+        with self.db.atomic():
+            if self._needs_rebuild():
+                self.rebuild()
+            return self._place(key, body, published_at, None)
+
+    def rebuild(self) -> int:
+        """Forget the index and every duplicate_of, and index every story again with this
+        index's parameters (stored as the database's). Returns the number of stories."""
+        count = 0
+        with self.db.atomic():
+            self.conn.execute("DELETE FROM near_duplicate_bands")
+            self.conn.execute("DELETE FROM near_duplicate_stories")
+            self.conn.execute("UPDATE articles SET duplicate_of = NULL WHERE duplicate_of NOTNULL")
+            self.conn.execute("DELETE FROM near_duplicate_config")
+            self.conn.execute(_INSERT_CONFIG, dataclasses.astuple(self.config))
+            self.stored = self.config
+            last = ""
+            while page := self.conn.execute(_ARTICLES_PAGE, [last, _CHUNK]).fetchall():
+                for key, body, published_at, chash in page:
+                    self._place(key, body, published_at, chash)
+                count += len(page)
+                last = page[-1][0]
+        return count
+
+    def _needs_rebuild(self) -> bool:
+        """True for a database never indexed, or indexed by another method (then nothing
+        stored can be used); refuses parameters other than the ones it was indexed with."""
+        if self.stored is None or self.stored.method != METHOD:
+            return True
+        if self.stored != self.config:
+            raise NearDuplicateConfigError(
+                f"the near-duplicate index was built with {self.stored}, not {self.config}: "
+                "call rebuild() to re-index with the new parameters"
+            )
+        return False
+
+    def _place(
+        self, key: str, body: str | None, published_at: str | None, chash: str | None
+    ) -> str | None:
+        """(Re)index one story and bring every duplicate_of it affects up to date."""
+        conn = self.conn
+        old = self._entry(key)
+        dependents: list[str] = []
+        if old is not None:
+            self._drop_bands(old)
+            dependents = [row[0] for row in conn.execute(_DEPENDENTS, [key])]
+        fingerprints = shingle_fingerprints(body, self.config.shingle_words)
+        ts = published_seconds(published_at)
+        bands: list[int] | None = None
+        if ts is not None and fingerprints.size >= self.config.min_shingles:
+            bands = self._bands(fingerprints)
+        blob = struct.pack(f"<{len(bands)}q", *bands) if bands is not None else None
+        (story_id,) = conn.execute(
+            _UPSERT_ENTRY, [key, chash, published_at, ts if bands else None, blob]
+        ).fetchone()
+        original = None
+        if bands is not None and ts is not None:
+            similar = self._similar(story_id, ts, bands, fingerprints)
+            original = _earliest_before(similar, (ts, key))
+            bucket = self.config.bucket(ts)
+            conn.executemany(_INSERT_BAND, [(bucket, band, story_id) for band in bands])
+            for candidate in similar:
+                if (candidate.published_ts, candidate.key) > (ts, key):
+                    self._offer(candidate, key, (ts, key))
+        conn.execute(_SET_DUPLICATE, [original, key, original])
+        for dependent in dependents:
+            if dependent != key:
+                self._relink(dependent)
+        return original
+
+    def _offer(self, later: _Candidate, key: str, me: tuple[int, str]) -> None:
+        """`key` is an earlier near-duplicate of `later`: link to it if it is the earliest."""
+        if later.duplicate_of is None:
+            self.conn.execute(_SET_DUPLICATE, [key, later.key, key])
+        elif later.duplicate_ts is None:  # linked to a story the index does not hold
+            self._relink(later.key)
+        elif me < (later.duplicate_ts, later.duplicate_of):
+            self.conn.execute(_SET_DUPLICATE, [key, later.key, key])
+
+    def _relink(self, key: str) -> None:
+        """Recompute one indexed story's duplicate_of from scratch (its original changed)."""
+        entry = self._entry(key)
+        original = None
+        if entry is not None and entry.bands is not None and entry.published_ts is not None:
+            (body,) = self.conn.execute("SELECT body FROM articles WHERE key = ?", [key]).fetchone()
+            bands = list(struct.unpack(f"<{len(entry.bands) // 8}q", entry.bands))
+            fingerprints = shingle_fingerprints(body, self.config.shingle_words)
+            similar = self._similar(entry.id, entry.published_ts, bands, fingerprints)
+            original = _earliest_before(similar, (entry.published_ts, key))
+        self.conn.execute(_SET_DUPLICATE, [original, key, original])
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _entry(self, key: str) -> _Entry | None:
+        row = self.conn.execute(_SELECT_ENTRY, [key]).fetchone()
+        return _Entry(*row) if row else None
+
+    def _drop_bands(self, entry: _Entry) -> None:
+        if entry.bands is not None and entry.published_ts is not None:
+            bucket = self.config.bucket(entry.published_ts)
+            bands = struct.unpack(f"<{len(entry.bands) // 8}q", entry.bands)
+            self.conn.executemany(_DELETE_BAND, [(bucket, band, entry.id) for band in bands])
+
+    def _bands(self, fingerprints: npt.NDArray[np.uint64]) -> list[int]:
+        """The story's LSH band hashes: its MinHash signature cut into bands, each hashed with
+        its band number to one signed 64-bit integer (what SQLite stores)."""
+        from datasketch import MinHash  # noqa: PLC0415 - see _lsh_params
+
+        config = self.config
+        signature = MinHash(
+            num_perm=config.num_perm,
+            seed=SEED,
+            hashfunc=int,  # the fingerprints' top 32 bits are the hash values
+            permutations=_permutations(config.num_perm),
+            scheme="affine32",
+        )
+        signature.update_batch((fingerprints >> _U32).tolist())
+        values = np.asarray(signature.hashvalues, dtype="<u4")
+        rows = config.band_rows
+        return [
+            int.from_bytes(
+                hashlib.blake2b(
+                    band.to_bytes(4, "little") + values[band * rows : (band + 1) * rows].tobytes(),
+                    digest_size=8,
+                ).digest(),
+                "little",
+                signed=True,
+            )
+            for band in range(config.bands)
+        ]
+
+    def _similar(
+        self,
+        story_id: int,
+        ts: int,
+        bands: Sequence[int],
+        fingerprints: npt.NDArray[np.uint64],
+    ) -> list[_Candidate]:
+        """Stories sharing a band, in the window, whose exact Jaccard reaches the threshold."""
+        window = self.config.window_seconds
+        buckets = self.config.buckets(ts)
+        sql = _CANDIDATES.format(
+            buckets=", ".join("?" for _ in buckets), bands=", ".join("?" for _ in bands)
+        )
+        similar = []
+        for key, published_ts, body, duplicate_of, duplicate_ts in self.conn.execute(
+            sql, [*buckets, *bands, story_id, ts - window, ts + window]
+        ):
+            theirs = shingle_fingerprints(body, self.config.shingle_words)
+            if jaccard(fingerprints, theirs) >= self.config.threshold:
+                similar.append(_Candidate(key, published_ts, duplicate_of, duplicate_ts))
+        return similar

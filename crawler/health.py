@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from crawler.items import ARTICLE, ERROR, GONE, SEIZED, Capture
+from crawler.items import ARTICLE, ERROR, GONE, SEIZED, Capture, HostVerdict
 
 REQUIRED_FIELDS = ("title", "body", "published_at")
 # A run fails when a required field is missing on more than this share of its stories:
@@ -22,6 +22,8 @@ class HostTally:
     outcomes: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # error text -> count
     notice_url: str | None = None
+    verdict: HostVerdict | None = None  # the crawl gave up on the host
+    article_pages: int = 0  # 200 responses to its article URLs that were not a notice
 
     @property
     def pages(self) -> int:
@@ -33,9 +35,22 @@ class RunTally:
     """Counters the storage pipeline keeps while captures stream through it."""
 
     hosts: dict[str, HostTally] = field(default_factory=dict)
-    article_pages: int = 0  # 200 responses to article URLs on content hosts
     stories: int = 0  # captures that gave a story
-    missing: Counter[str] = field(default_factory=Counter)  # required field -> stories without
+    new_stories: int = 0  # ... of a story no host had answered for before this run
+    missing: Counter[str] = field(default_factory=Counter)  # required field -> new stories without
+
+    def give_up(self, verdict: HostVerdict) -> None:
+        self.hosts.setdefault(verdict.host, HostTally()).verdict = verdict
+
+    @property
+    def article_pages(self) -> int:
+        """Article pages answered by hosts still serving the site: a host found seized or
+        redirecting says nothing about the site's layout."""
+        return sum(
+            t.article_pages
+            for t in self.hosts.values()
+            if host_state(t)[0] not in ("seized", "redirecting")
+        )
 
     def add(self, capture: Capture) -> None:
         tally = self.hosts.setdefault(capture.host, HostTally())
@@ -45,12 +60,16 @@ class RunTally:
         if capture.outcome == SEIZED and tally.notice_url is None:
             tally.notice_url = capture.url
         if capture.page_type == "article" and capture.status == 200 and capture.outcome != SEIZED:
-            self.article_pages += 1
+            tally.article_pages += 1
         if capture.outcome == ARTICLE and capture.article is not None:
             self.stories += 1
-            for name in REQUIRED_FIELDS:
-                if not capture.article.get(name):
-                    self.missing[name] += 1
+            if not capture.story_known:
+                # Completeness is judged on new stories: a layout change shows there first,
+                # and stories rechecked from an older layout must not hide or fake it.
+                self.new_stories += 1
+                for name in REQUIRED_FIELDS:
+                    if not capture.article.get(name):
+                        self.missing[name] += 1
 
 
 def _error_kind(capture: Capture) -> str:
@@ -61,6 +80,8 @@ def _error_kind(capture: Capture) -> str:
 
 def host_state(tally: HostTally) -> tuple[str, str]:
     """(state, detail) of a host from this run's captures, as recorded in `mirrors`."""
+    if tally.verdict is not None:
+        return tally.verdict.state, tally.verdict.detail
     if tally.outcomes[SEIZED]:
         return "seized", f"seizure or parking notice at {tally.notice_url}"
     served = tally.pages - tally.outcomes[ERROR] - tally.outcomes[SEIZED]
@@ -91,12 +112,12 @@ def run_verdict(
             f"fetched {tally.article_pages} article pages but extracted no story: "
             "has the site's layout changed?"
         )
-    if tally.stories:
+    if tally.new_stories:
         for name in REQUIRED_FIELDS:
-            share = tally.missing[name] / tally.stories
+            share = tally.missing[name] / tally.new_stories
             if share > max_missing_share:
                 return "failed", (
-                    f"{name} missing on {tally.missing[name]} of {tally.stories} stories "
-                    f"({share:.0%}): has the site's layout changed?"
+                    f"{name} missing on {tally.missing[name]} of {tally.new_stories} new "
+                    f"stories ({share:.0%}): has the site's layout changed?"
                 )
     return "finished", None

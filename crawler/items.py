@@ -40,3 +40,29 @@ class Capture:
     body: bytes | None = None  # raw response body as received (decompressed transfer)
     article_key: str | None = None  # story the URL names, even when no story came out
     article: dict[str, Any] | None = None
+    story_known: bool = False  # some host answered for this story before this run
+
+
+@dataclass
+class HostVerdict:
+    """A crawl gave up on a host mid-run: it serves one page for every path (`seized`) or
+    sends every path to one URL (`redirecting`). The run records it in `mirrors`."""
+
+    site: str
+    host: str
+    state: str
+    detail: str
+    at: str  # ISO 8601 UTC
+
+
+@dataclass
+class MirrorCandidate:
+    """A host outside the profile that looks like one of the site's mirrors: named in the
+    site's own alternate-addresses block, or serving story URLs under the site's ids. It is
+    recorded for people to judge, and crawled only once it is added to the profile."""
+
+    site: str
+    host: str
+    evidence: str  # alternate-addresses | story-links
+    url: str  # where it was seen
+    at: str  # ISO 8601 UTC

@@ -25,6 +25,10 @@ class HostPolicy(Protocol):
     def may_request(self, host: str) -> bool: ...
 
 
+class AlreadyAnswered(IgnoreRequest):
+    """A request restored from a resumed JOBDIR queue for a story the host already answered."""
+
+
 class OffProfileRequest(IgnoreRequest):
     """A request (often a redirect) to a host outside the profile, or to a host given up on."""
 
@@ -56,6 +60,10 @@ class HostGuardMiddleware:
         if not policy.may_request(host):
             self.crawler.stats.inc_value("newsmirror/requests_refused")
             raise OffProfileRequest(f"host {host or '?'} is outside the profile or given up on")
+        is_done = getattr(self.crawler.spider, "is_answered", None)
+        if is_done is not None and is_done(request):
+            self.crawler.stats.inc_value("newsmirror/requests_already_answered")
+            raise AlreadyAnswered("the host already answered for this story")
 
 
 class PageBudgetMiddleware:

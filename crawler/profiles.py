@@ -49,7 +49,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "title", "language", "timezone")
 TABLE_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "hosts": ("scheme", "primary", "alternates", "retired"),
-        "article": ("pattern", "canonical"),
+        "article": ("pattern", "canonical", "id_path"),
         "discovery": (
             "home",
             "feeds",
@@ -87,6 +87,7 @@ class ArticleRule:
 
     pattern: re.Pattern[str]
     canonical: str
+    id_path: str | None = None  # a story's address from its id alone, for --backfill-ids
 
 
 @dataclass(frozen=True)
@@ -481,9 +482,12 @@ def _read_article(r: _Reader, data: Mapping[str, Any]) -> ArticleRule | None:
         r.problem("article.pattern needs a named group (?P<id>...) that holds the story's id")
     if canonical is not None:
         _check_canonical(r, canonical, pattern)
+    id_path = r.string("article", t, "id_path")
+    if id_path is not None and (not id_path.startswith("/") or "{id}" not in id_path):
+        r.problem("article.id_path must be a path starting with '/' that uses {id}")
     if pattern is None or canonical is None or len(r.problems) > problems_before:
         return None
-    return ArticleRule(pattern=pattern, canonical=canonical)
+    return ArticleRule(pattern=pattern, canonical=canonical, id_path=id_path)
 
 
 def _check_canonical(r: _Reader, canonical: str, pattern: re.Pattern[str] | None) -> None:

@@ -42,6 +42,16 @@ def format_stats(stats: Mapping[str, Any], db: str) -> str:
         for m in mirrors:
             detail = f"  {m['detail']}" if m.get("detail") else ""
             lines.append(f"  {m['host']:<{width}}  {m['role']:<9}  {m['state']:<11}{detail}")
+    takedowns: Mapping[str, Any] = stats.get("takedowns") or {}
+    if takedowns.get("gone_by_host"):
+        gone = ", ".join(f"{host} {n}" for host, n in sorted(takedowns["gone_by_host"].items()))
+        lines.append(f"\nTaken down (gone): {gone}")
+        lines.append(
+            "  gone from the primary, still on a mirror: "
+            f"{takedowns['gone_from_primary_alive_on_mirror']}"
+        )
+    for report in stats.get("completeness") or []:
+        lines.extend(_completeness_lines(report))
     runs: Sequence[Mapping[str, Any]] = stats["runs"]
     if runs:
         lines.append("\nRecent runs:")
@@ -52,6 +62,55 @@ def format_stats(stats: Mapping[str, Any], db: str) -> str:
         lines.append("\nLast errors:")
         for e in errors:
             lines.append(f"  {e['fetched_at']}  {e['url']}  {e['error']}")
+    return "\n".join(lines)
+
+
+def _completeness_lines(report: Mapping[str, Any]) -> list[str]:
+    if not report.get("stories_with_ids"):
+        return []
+    lines = [
+        (
+            f"\nIds of {report['site']}: {report['first_id']}–{report['last_id']}, "
+            f"{report['stories_with_ids']} archived, {report['missing_ids']} missing in "
+            f"{report['gap_count']} gaps ({report['probed_missing']} asked of the hosts and absent)"
+        )
+    ]
+    if report["gaps"]:
+        shown = ", ".join(
+            str(g["from"]) if g["from"] == g["to"] else f"{g['from']}–{g['to']}"
+            for g in report["gaps"]
+        )
+        more = "…" if report["gap_count"] > len(report["gaps"]) else ""
+        lines.append(f"  gaps: {shown}{more}")
+    days = report.get("stories_per_day") or {}
+    if days:
+        lines.append("  stories per day: " + ", ".join(f"{d} {n}" for d, n in days.items()))
+    return lines
+
+
+def format_mirrors(report: Mapping[str, Any]) -> str:
+    """`newsmirror mirrors`: each host's state, candidate mirrors, and the domain timeline."""
+    lines = [f"Hosts of {report['site']}:"]
+    hosts = report["hosts"]
+    width = max((len(h["host"]) for h in hosts), default=0)
+    for h in hosts:
+        ok = f"  last up {h['last_ok_at']}" if h.get("last_ok_at") else ""
+        lines.append(
+            f"  {h['host']:<{width}}  {h['role']:<9}  {h['state']:<11}  {h.get('detail') or ''}{ok}"
+        )
+    if report["candidates"]:
+        lines.append("\nCandidate mirrors (not in the profile; add them to crawl them):")
+        for c in report["candidates"]:
+            lines.append(
+                f"  {c['host']}  {c['evidence']}, seen {c['times_seen']}× since "
+                f"{c['first_seen_at'][:10]}, e.g. {c['example_url']}"
+            )
+    if report["timeline"]:
+        lines.append("\nTimeline:")
+        for e in report["timeline"]:
+            lines.append(
+                f"  {e['at'][:19]}  {e['host']}  {e['old_state'] or 'new'} → {e['new_state']}"
+            )
     return "\n".join(lines)
 
 

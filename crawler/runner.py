@@ -32,8 +32,14 @@ class CrawlOptions:
     max_pages: int = 0
     connect_to: Sequence[str] = ()
     jobdir: str | None = None
+    backfill_ids: str | None = None
     user_agent: str | None = None
     obey_robots: bool = True
+    full: bool = False
+    recheck_days: float = 7.0
+    max_missing_share: float = 0.5
+    on_failure: str | None = None
+    webhook: str | None = None
     progress: str = "auto"
     log_level: str = "WARNING"
     overrides: Mapping[str, Any] | None = None
@@ -41,14 +47,15 @@ class CrawlOptions:
 
 @dataclass(frozen=True)
 class CrawlOutcome:
-    status: str  # finished | failed | interrupted
+    status: str  # finished | failed | interrupted | locked
     reason: str | None
     run_id: int | None
     stats: dict[str, Any]
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == "finished" else 1
+        """0 finished, 75 (EX_TEMPFAIL) another run holds the database, 1 anything else."""
+        return {"finished": 0, "locked": 75}.get(self.status, 1)
 
 
 def crawl_settings(options: CrawlOptions) -> Settings:
@@ -61,10 +68,17 @@ def crawl_settings(options: CrawlOptions) -> Settings:
         "NEWSMIRROR_MAX_PAGES": options.max_pages,
         "NEWSMIRROR_PROGRESS": options.progress,
         "ROBOTSTXT_OBEY": options.obey_robots,
+        "NEWSMIRROR_FULL": options.full,
+        "NEWSMIRROR_RECHECK_DAYS": options.recheck_days,
+        "NEWSMIRROR_MAX_MISSING_SHARE": options.max_missing_share,
+        "NEWSMIRROR_ON_FAILURE": options.on_failure or "",
+        "NEWSMIRROR_WEBHOOK": options.webhook or "",
         "LOG_LEVEL": options.log_level,
     }
     if options.jobdir:
         values["JOBDIR"] = options.jobdir
+    if options.backfill_ids:
+        values["NEWSMIRROR_BACKFILL_IDS"] = options.backfill_ids
     if options.user_agent:
         values["USER_AGENT"] = options.user_agent
     values.update(options.overrides or {})
@@ -72,10 +86,12 @@ def crawl_settings(options: CrawlOptions) -> Settings:
     return settings
 
 
-def run_crawl(profile: SiteProfile, options: CrawlOptions) -> CrawlOutcome:
+def run_crawl(
+    profile: SiteProfile, options: CrawlOptions, spider: type[MirrorSpider] = MirrorSpider
+) -> CrawlOutcome:
     """Crawl `profile` into options.db; blocks until the crawl ends. One per process (reactor)."""
     process = CrawlerProcess(crawl_settings(options))
-    crawler = process.create_crawler(MirrorSpider)
+    crawler = process.create_crawler(spider)
     process.crawl(crawler, profile=profile, since=options.since, until=options.until)
     process.start()
     stats = crawler.stats.get_stats()

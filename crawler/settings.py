@@ -47,6 +47,9 @@ DOWNLOADER_MIDDLEWARES = {
 # Depth is bounded per listing chain by the profile; Scrapy's depth bookkeeping only costs
 # time on every request the spider yields.
 SPIDER_MIDDLEWARES = {"scrapy.spidermiddlewares.depth.DepthMiddleware": None}
+# With --jobdir, pending requests live on disk; Scrapy's own file queues do not survive a
+# SIGKILL, these SQLite ones do.
+SCHEDULER_DISK_QUEUE = "crawler.queues.SqliteRequestQueue"
 ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
 EXTENSIONS = {"crawler.extensions.ProgressReporter": 500}
 
@@ -55,6 +58,12 @@ NEWSMIRROR_DB = "data/newsmirror.db"
 NEWSMIRROR_CONNECT_TO: list[str] = []  # ["www.presstv.ir=http://127.0.0.1:8001", ...]
 NEWSMIRROR_MIRROR_POLICY = "all"  # all | first
 NEWSMIRROR_MAX_PAGES = 0  # 0: no bound
+NEWSMIRROR_FULL = False  # True: ask every story of every host again, walk every listing
+NEWSMIRROR_BACKFILL_IDS = ""  # "FROM-TO": ask ids the archive lacks instead of discovering
+NEWSMIRROR_RECHECK_DAYS = 7.0  # stories published this recently are asked again each run
+NEWSMIRROR_MAX_MISSING_SHARE = 0.5  # fail a run when more new stories lack a required field
+NEWSMIRROR_ON_FAILURE = ""  # command run when a run fails (gets NEWSMIRROR_* env vars)
+NEWSMIRROR_WEBHOOK = ""  # URL that gets a JSON POST when a run fails
 NEWSMIRROR_BATCH_SIZE = 200  # captures per write transaction
 NEWSMIRROR_FLUSH_SECONDS = 2.0  # ... or this often, whichever comes first
 NEWSMIRROR_PROGRESS = "lines"  # auto | live | lines | off (the CLI uses auto)

@@ -1,4 +1,4 @@
-"""The --since/--until window of a crawl: which publication days are wanted."""
+"""What a crawl is limited to: publication days (--since/--until), story ids (--backfill-ids)."""
 
 from __future__ import annotations
 
@@ -60,3 +60,14 @@ class Window:
             return self.contains(dt.date.fromisoformat(timestamp[:10]))
         except ValueError:
             return True
+
+
+def parse_id_range(text: str) -> tuple[int, int]:
+    """`FROM-TO` (inclusive) as two numbers; ValueError otherwise."""
+    first, sep, last = text.strip().partition("-")
+    if not sep or not first.strip().isdigit() or not last.strip().isdigit():
+        raise WindowError(f"--backfill-ids {text!r}: expected FROM-TO, like 745000-745999")
+    low, high = int(first), int(last)
+    if low > high:
+        raise WindowError(f"--backfill-ids {text!r}: FROM is after TO")
+    return low, high

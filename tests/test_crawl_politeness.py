@@ -102,7 +102,7 @@ def test_requests_outside_the_profile_never_leave(url: str) -> None:
 def test_profile_hosts_pass_until_found_seized() -> None:
     guard, spider = _guard()
     guard.process_request(Request("https://www.presstv.co.uk/Detail/2025/03/08/745312/x"))
-    spider.host_policy.mark_seized("www.presstv.co.uk", "notice")
+    spider.host_policy.give_up("www.presstv.co.uk", "seized", "notice")
     with pytest.raises(OffProfileRequest):
         guard.process_request(Request("https://www.presstv.co.uk/Detail/2025/03/08/745312/x"))
     guard.process_request(Request("https://www.presstv.ir/"))

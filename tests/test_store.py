@@ -611,9 +611,16 @@ def test_storage_benchmark_runs() -> None:
 
 
 def test_every_sql_example_in_the_schema_docs_runs(store: Store, run_id: int) -> None:
+    republished = (  # long enough for near-duplicate detection (20 five-word shingles)
+        "Iran's foreign minister said on Sunday that talks on the nuclear deal would resume in "
+        "Vienna next week, after a pause of several months in which both sides accused the "
+        "other of stalling and of making demands that went beyond the original agreement."
+    )
     store.write_captures(
         run_id,
         [
+            make_capture(PRIMARY, story=4, body=republished),
+            make_capture(PRIMARY, story=5, body=republished, title="The same text, a new id"),
             make_capture(PRIMARY, body="Original text about the Gaza ceasefire.", minute=1),
             make_capture(UK, body="Original text about the Gaza ceasefire.", minute=2),
             make_capture(TV, body="Edited text about the Gaza ceasefire deal.", minute=3),

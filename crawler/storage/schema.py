@@ -205,3 +205,119 @@ def create_initial_schema(db: Database) -> None:
     db.execute("CREATE INDEX idx_captures_errors ON captures (id) WHERE error IS NOT NULL")
     db.table("articles").enable_fts(list(FTS_COLUMNS), tokenize=FTS_TOKENIZER)
     db.executescript(_FTS_TRIGGERS)
+
+
+@MIGRATIONS(name="0002_incremental_runs")
+def add_incremental_state(db: Database) -> None:
+    """What scheduled runs need to ask less and remember more.
+
+    `story_checks`: each host's last answer for each story, served or not (a lagging mirror's
+    404 included), with the validators of its last 200 for conditional requests; an
+    incremental run skips stories every host has answered for. No foreign key: a host may
+    answer for a story before any host has served it. `page_validators`: the same for
+    home, feed, sitemap and listing URLs. `mirror_events`: every change of a host's state,
+    a dated timeline of each outlet's domains. `mirror_candidates`: hosts outside the profile
+    that look like mirrors, for a person to judge.
+    """
+    db.table("story_checks").create(
+        {
+            "article_key": str,
+            "host": str,
+            "url": str,
+            "last_checked_at": str,
+            "last_status": int,
+            "last_outcome": str,
+            "etag": str,
+            "last_modified": str,
+        },
+        pk=("article_key", "host"),
+        not_null=["url", "last_checked_at", "last_outcome"],
+    )
+    db.table("story_checks").create_index(["host"])
+    db.table("page_validators").create(
+        {"url": str, "checked_at": str, "etag": str, "last_modified": str, "raw_sha256": str},
+        pk="url",
+        not_null=["checked_at"],
+    )
+    db.table("mirror_events").create(
+        {
+            "id": int,
+            "host": str,
+            "site": str,
+            "at": str,
+            "old_state": str,
+            "new_state": str,
+            "detail": str,
+            "run_id": int,
+        },
+        pk="id",
+        not_null=["host", "at", "new_state"],
+    )
+    db.table("mirror_events").create_index(["host", "at"])
+    db.table("mirror_candidates").create(
+        {
+            "host": str,
+            "site": str,
+            "evidence": str,
+            "example_url": str,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "times_seen": int,
+        },
+        pk="host",
+        not_null=["site", "evidence", "first_seen_at", "last_seen_at"],
+    )
+
+
+# The near-duplicate index of crawler.dedupe (its module docstring has the rule). The bands
+# table's primary key leads with the publication-time bucket, then the band hash: candidates
+# must be published within the window, so a lookup only reads the few buckets around the
+# story, and a crawl moving through time works on the same few pages however large the table
+# grows. WITHOUT ROWID keeps each entry to one b-tree cell. story_id has no foreign key on
+# purpose: SQLite would check it on every insert, and a rebuild deletes the bands first.
+_NEAR_DUPLICATE_TABLES = (
+    """
+    CREATE TABLE near_duplicate_config (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      threshold REAL NOT NULL,
+      shingle_words INTEGER NOT NULL,
+      num_perm INTEGER NOT NULL,
+      bands INTEGER NOT NULL,
+      band_rows INTEGER NOT NULL,
+      window_days REAL NOT NULL,
+      min_shingles INTEGER NOT NULL,
+      method TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE near_duplicate_stories (
+      id INTEGER PRIMARY KEY,
+      article_key TEXT NOT NULL UNIQUE REFERENCES articles (key),
+      content_hash TEXT,
+      published_at TEXT,
+      published_ts INTEGER,
+      bands BLOB
+    )
+    """,
+    """
+    CREATE TABLE near_duplicate_bands (
+      bucket INTEGER NOT NULL,
+      band_hash INTEGER NOT NULL,
+      story_id INTEGER NOT NULL,
+      PRIMARY KEY (bucket, band_hash, story_id)
+    ) WITHOUT ROWID
+    """,
+    # Relinking the copies of a story whose text changed, and "what republished this story".
+    """
+    CREATE INDEX idx_articles_duplicate_of ON articles (duplicate_of)
+    WHERE duplicate_of IS NOT NULL
+    """,
+)
+
+
+@MIGRATIONS(name="0003_near_duplicates")
+def add_near_duplicate_index(db: Database) -> None:
+    """Tables of the near-duplicate index, empty: the first update() indexes every story."""
+    # One execute() each: executescript() would commit the migration's transaction midway.
+    for statement in _NEAR_DUPLICATE_TABLES:
+        db.execute(statement)

@@ -19,8 +19,8 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from crawler.clock import to_utc, utc_now
-from crawler.dedupe import content_hash
-from crawler.items import ARTICLE, GONE, OUTCOMES, UNCHANGED, Capture
+from crawler.dedupe import NearDuplicateIndex, content_hash
+from crawler.items import ARTICLE, GONE, LISTING, OUTCOMES, UNCHANGED, Capture, MirrorCandidate
 from crawler.storage.schema import EXTRACTED_COLUMNS, MIGRATIONS
 from crawler.storage.stories import HostRecord, Story, Version, sort_hosts
 
@@ -130,6 +130,27 @@ _INSERT_VERSION = _insert_sql("versions", _VERSION_COLUMNS)
 _UPDATE_VERSION = "UPDATE versions SET hosts = ?, first_seen_at = ?, last_seen_at = ? WHERE id = ?"
 _UPSERT_HOST = _upsert_sql("article_hosts", _HOST_COLUMNS, ["article_key", "host"])
 _INSERT_CAPTURE = _insert_sql("captures", _CAPTURE_COLUMNS)
+# The newest answer wins (captures may arrive out of order). Validators come from a 200 and
+# survive a 304; any other answer means the page we had is not what the host serves now.
+_UPSERT_CHECK = """
+INSERT INTO story_checks
+  (article_key, host, url, last_checked_at, last_status, last_outcome, etag, last_modified)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(article_key, host) DO UPDATE SET
+  url = excluded.url, last_checked_at = excluded.last_checked_at,
+  last_status = excluded.last_status, last_outcome = excluded.last_outcome,
+  etag = CASE excluded.last_status WHEN 304 THEN story_checks.etag ELSE excluded.etag END,
+  last_modified = CASE excluded.last_status
+    WHEN 304 THEN story_checks.last_modified ELSE excluded.last_modified END
+WHERE excluded.last_checked_at >= story_checks.last_checked_at
+"""
+_UPSERT_PAGE_VALIDATORS = """
+INSERT INTO page_validators (url, checked_at, etag, last_modified, raw_sha256)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT(url) DO UPDATE SET checked_at = excluded.checked_at, etag = excluded.etag,
+  last_modified = excluded.last_modified, raw_sha256 = excluded.raw_sha256
+WHERE excluded.checked_at >= page_validators.checked_at
+"""
 _INSERT_RAW = _insert_sql(
     "raw_pages",
     ("sha256", "body", "compression", "size", "content_type", "headers", "first_seen_at"),
@@ -265,6 +286,8 @@ class _Batch:
     identity: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # site, source_id
     duplicate_of: dict[str, str] = field(default_factory=dict)
     captures: list[tuple[Any, ...]] = field(default_factory=list)
+    checks: list[tuple[Any, ...]] = field(default_factory=list)  # story_checks rows
+    page_validators: list[tuple[Any, ...]] = field(default_factory=list)
     raw: dict[str, Capture] = field(default_factory=dict)  # sha256 -> first capture with it
     hashes: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
     new_versions: int = 0
@@ -355,19 +378,51 @@ class Store:
                 [(host, site, role) for host, role in sorted(roles.items())],
             )
 
-    def set_mirror_state(self, host: str, state: str, detail: str | None, checked_at: str) -> None:
-        """Record a probe of one host; `last_ok_at` moves only when the host is up."""
+    def set_mirror_state(
+        self,
+        host: str,
+        state: str,
+        detail: str | None,
+        checked_at: str,
+        run_id: int | None = None,
+    ) -> None:
+        """Record a probe of one host; `last_ok_at` moves only when the host is up, and a
+        change of state is kept in `mirror_events`."""
         self._require_writable()
         if state not in STATES:
             raise ValueError(f"unknown mirror state {state!r}")
         checked_at = to_utc(checked_at)
-        with _sqlite_errors(self.path):
+        with _sqlite_errors(self.path), self.db.atomic():
+            row = self._query_one("SELECT state, site FROM mirrors WHERE host = ?", [host])
+            old_state, site = row if row else (None, None)
+            if old_state != state:
+                self.db.execute(
+                    "INSERT INTO mirror_events (host, site, at, old_state, new_state, detail, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [host, site, checked_at, old_state, state, detail, run_id],
+                )
             self.db.execute(
                 "INSERT INTO mirrors (host, state, detail, last_checked_at, last_ok_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT(host) DO UPDATE SET state = excluded.state, "
                 "detail = excluded.detail, last_checked_at = excluded.last_checked_at, "
                 "last_ok_at = COALESCE(excluded.last_ok_at, mirrors.last_ok_at)",
                 [host, state, detail, checked_at, checked_at if state == "up" else None],
+            )
+
+    def record_candidates(self, candidates: Sequence[MirrorCandidate]) -> None:
+        """Remember hosts outside the profile that look like mirrors (see `newsmirror
+        mirrors`); a host seen again keeps its first evidence and counts the sighting."""
+        self._require_writable()
+        with _sqlite_errors(self.path), self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO mirror_candidates (host, site, evidence, example_url, "
+                "first_seen_at, last_seen_at, times_seen) VALUES (?, ?, ?, ?, ?, ?, 1) "
+                "ON CONFLICT(host) DO UPDATE SET last_seen_at = max(last_seen_at, "
+                "excluded.last_seen_at), times_seen = times_seen + 1",
+                [
+                    (c.host, c.site, c.evidence, c.url, to_utc(c.at), to_utc(c.at))
+                    for c in candidates
+                ],
             )
 
     def begin_run(self, site: str, params: dict[str, Any]) -> int:
@@ -398,6 +453,96 @@ class Store:
         if cursor.rowcount == 0:
             raise StoreError(f"{self.path} has no crawl run {run_id}")
 
+    def interrupt_stale_runs(self) -> list[int]:
+        """Mark runs still `running` as `interrupted`: call it holding the run lock, when no
+        run can be alive, so a run killed with SIGKILL does not stay `running` forever."""
+        self._require_writable()
+        with _sqlite_errors(self.path), self.db.atomic():
+            ids = [
+                row[0]
+                for row in self.db.conn.execute(
+                    "SELECT id FROM crawl_runs WHERE status = 'running' ORDER BY id"
+                )
+            ]
+            self.db.conn.executemany(
+                "UPDATE crawl_runs SET status = 'interrupted', finished_at = ?, "
+                "error = 'the process ended without finishing the run (killed?)' WHERE id = ?",
+                [(utc_now(), run_id) for run_id in ids],
+            )
+        return ids
+
+    # --- what a crawl reads when it opens ---------------------------------------------------
+
+    def last_run_status(self, site: str, jobdir: str | None = None) -> str | None:
+        """Status of the site's latest run (with that --jobdir, when given)."""
+        sql = "SELECT status FROM crawl_runs WHERE site = ?"
+        params: list[Any] = [site]
+        if jobdir is not None:
+            sql += " AND json_extract(params, '$.jobdir') = ?"
+            params.append(jobdir)
+        with _sqlite_errors(self.path):
+            row = self._query_one(sql + " ORDER BY id DESC LIMIT 1", params)
+        return row[0] if row else None
+
+    def answered_keys(self, host: str) -> Iterator[str]:
+        """Story keys this host has answered for (any HTTP status), in no particular order."""
+        with _sqlite_errors(self.path):
+            for (key,) in self.db.conn.execute(
+                "SELECT article_key FROM story_checks WHERE host = ?", [host]
+            ):
+                yield key
+
+    def recent_stories(
+        self, site: str, since: str, after: str = "", limit: int = 1000
+    ) -> list[tuple[str, str]]:
+        """(key, canonical_url) of the site's stories published (or, undated, first seen) at
+        or after `since` (ISO 8601), in key order after `after`, `limit` at a time: the ones a
+        run checks again for edits and takedowns. Pages keep each read short while a crawl
+        writes beside it."""
+        with _sqlite_errors(self.path):
+            rows = self.db.conn.execute(
+                "SELECT key, canonical_url FROM articles WHERE site = ? AND key > ? "
+                "AND canonical_url IS NOT NULL "
+                "AND datetime(coalesce(published_at, first_seen_at)) >= datetime(?) "
+                "ORDER BY key LIMIT ?",
+                [site, after, since, limit],
+            )
+            return [(key, url) for key, url in rows]
+
+    def latest_story(self, site: str) -> str | None:
+        """The canonical URL of the site's newest story (what `mirrors` asks every host)."""
+        with _sqlite_errors(self.path):
+            row = self._query_one(
+                "SELECT canonical_url FROM articles WHERE site = ? AND canonical_url IS NOT NULL "
+                "ORDER BY datetime(coalesce(published_at, first_seen_at)) DESC, key DESC LIMIT 1",
+                [site],
+            )
+        return row[0] if row else None
+
+    def story_validators(self, key: str, host: str) -> tuple[str | None, str | None]:
+        """ETag and Last-Modified of the host's last 200 for the story, for a conditional
+        request; (None, None) when there are none."""
+        with _sqlite_errors(self.path):
+            row = self._query_one(
+                "SELECT etag, last_modified FROM story_checks WHERE article_key = ? AND host = ?",
+                [key, host],
+            )
+        return (row[0], row[1]) if row else (None, None)
+
+    def page_body(self, url: str) -> bytes | None:
+        """The body a discovery page had when its validators were taken (for a 304)."""
+        with _sqlite_errors(self.path):
+            row = self._query_one("SELECT raw_sha256 FROM page_validators WHERE url = ?", [url])
+        return self.raw_page(row[0]) if row and row[0] else None
+
+    def page_validators(self, url: str) -> tuple[str | None, str | None]:
+        """ETag and Last-Modified of a discovery page's last 200."""
+        with _sqlite_errors(self.path):
+            row = self._query_one(
+                "SELECT etag, last_modified FROM page_validators WHERE url = ?", [url]
+            )
+        return (row[0], row[1]) if row else (None, None)
+
     # --- captures ---------------------------------------------------------------------------
 
     def write_captures(self, run_id: int, captures: Sequence[Capture]) -> WriteResult:
@@ -415,9 +560,13 @@ class Store:
                 self._plan_capture(batch, run_id, capture)
             raw_rows = self._compress_raw_pages(batch)
             new_stories, updated = self._write_stories(batch)
+            # Links near-duplicates of the new and changed story rows, in this transaction.
+            NearDuplicateIndex(self.db).update(k for k, s in batch.stories.items() if s.touched)
             # Captures reference raw_pages, so the bodies go in first.
             self.db.conn.executemany(_INSERT_RAW, raw_rows.result())
             self.db.conn.executemany(_INSERT_CAPTURE, batch.captures)
+            self.db.conn.executemany(_UPSERT_CHECK, batch.checks)
+            self.db.conn.executemany(_UPSERT_PAGE_VALIDATORS, batch.page_validators)
         return WriteResult(
             captures=len(batch.captures),
             new_stories=new_stories,
@@ -480,6 +629,10 @@ class Store:
                 raise ValueError(f"article capture of {capture.url} has no story key")
             chash = batch.content_hash(article.get("title"), article.get("body"))
             story = batch.stories[key]
+            before = story.hosts.get(capture.host)
+            if before is not None and before.content_hash == chash:
+                # The host serves what it served last time: a check, not news.
+                outcome = UNCHANGED
             if story.served(
                 capture.host,
                 capture.url,
@@ -503,6 +656,7 @@ class Store:
                 chash = story.unchanged(capture.host, at, capture.status)
             else:
                 story.hosts[capture.host].checked(at, capture.status, outcome)
+        _plan_checks(batch, capture, key, outcome, at)
         raw_sha = None
         if capture.body is not None:
             raw_sha = hashlib.sha256(capture.body).hexdigest()
@@ -757,6 +911,33 @@ def _raw_page_rows(pages: list[tuple[str, Capture]]) -> list[tuple[Any, ...]]:
         )
         for sha, capture in pages
     ]
+
+
+def _plan_checks(batch: _Batch, capture: Capture, key: str | None, outcome: str, at: str) -> None:
+    """Remember the answer: a story's in story_checks (what an incremental run skips),
+    a discovery page's validators in page_validators (what makes its next fetch a 304)."""
+    if key and capture.status is not None:
+        etag, modified = _validators(capture)
+        batch.checks.append(
+            (key, capture.host, capture.url, at, capture.status, outcome, etag, modified)
+        )
+    elif capture.status == 200 and outcome == LISTING and capture.body is not None:
+        # Only real listings: a seizure notice must be fetched whole again to be seen. The
+        # body's hash lets a 304 later be read from raw_pages (a sitemap index's children).
+        etag, modified = _validators(capture)
+        if etag or modified:
+            sha = hashlib.sha256(capture.body).hexdigest()
+            batch.page_validators.append((capture.url, at, etag, modified, sha))
+
+
+def _validators(capture: Capture) -> tuple[str | None, str | None]:
+    """The ETag and Last-Modified of a 200 answer (what a conditional request sends back)."""
+    if capture.status != 200:
+        return None, None
+    headers = {name.lower(): values for name, values in capture.headers.items()}
+    etag = headers.get("etag") or []
+    modified = headers.get("last-modified") or []
+    return (etag[0] if etag else None), (modified[0] if modified else None)
 
 
 def _host_row(record: HostRecord) -> tuple[Any, ...]:

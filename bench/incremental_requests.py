@@ -1,0 +1,67 @@
+"""Incremental runs: requests of a second run over an unchanged site against the first run.
+
+The second run is given no recheck window (`--recheck-days 0`), because the target excludes
+the window: what is measured is the cost of finding out that nothing is new.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from crawler.replay import ReplayConfig, build_site, serve
+from crawler.runner import LOOPBACK_SETTINGS
+
+REPO = Path(__file__).resolve().parent.parent
+TARGET = 0.10
+
+
+def _crawl(db: Path, connect_to: list[str], *extra: str) -> None:
+    args = [
+        sys.executable,
+        "-m",
+        "crawler",
+        "crawl",
+        "presstv",
+        "--db",
+        str(db),
+        "--progress",
+        "off",
+    ]
+    for route in connect_to:
+        args += ["--connect-to", route]
+    for name, value in LOOPBACK_SETTINGS.items():
+        args += ["--set", f"{name}={json.dumps(value)}"]
+    subprocess.run([*args, *extra], cwd=REPO, check=True, capture_output=True)
+
+
+def measure(stories: int = 5000) -> dict[str, Any]:
+    site = build_site(ReplayConfig(stories=stories))
+    with serve(site) as server, tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "archive.db"
+        _crawl(db, server.connect_to())
+        first = len(server.requests)
+        server.clear_requests()
+        _crawl(db, server.connect_to(), "--recheck-days", "0")
+        second = list(server.requests)
+    not_modified = sum(1 for hit in second if hit.not_modified)
+    return {
+        "stories": stories,
+        "first_run_requests": first,
+        "incremental_requests": len(second),
+        "incremental_304s": not_modified,
+        "ratio": len(second) / first,
+        "target": TARGET,
+    }
+
+
+def main() -> None:
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 5000), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Spot hosts outside the profile that look like the site's mirrors, from its own pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from crawler.classify import visible_text
+from crawler.profiles import SiteProfile
+
+# A host name in running text: labels of letters, digits and hyphens, and a top-level
+# domain of letters only (so "e.g." or "3.5" are not hosts).
+_HOST_RE = re.compile(
+    r"(?<![\w.-])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})(?![\w-])"
+)
+_QUOTES = str.maketrans({"’": "'", "‘": "'"})
+# The alternate-addresses block is short; what comes long after it is the footer.
+BLOCK_CHARS = 600
+
+
+def named_in_alternates(html: str, profile: SiteProfile) -> set[str]:
+    """Hosts the page names right after the profile's alternate-addresses text (its
+    `boilerplate.cut_at` markers) that are not the profile's own."""
+    if not profile.boilerplate.cut_at:
+        return set()
+    text = visible_text(html)
+    found: set[str] = set()
+    for marker in profile.boilerplate.cut_at:
+        folded = " ".join(marker.lower().translate(_QUOTES).split())
+        at = text.find(folded)
+        if at < 0:
+            continue
+        block = text[at + len(folded) : at + len(folded) + BLOCK_CHARS]
+        found.update(host for host in _HOST_RE.findall(block) if _is_foreign(host, profile))
+    return found
+
+
+def serving_story_urls(links: Iterable[str], profile: SiteProfile) -> dict[str, str]:
+    """Foreign hosts that links point to under the site's story URL shape (CDN aliases,
+    unlisted mirrors), each with one such URL."""
+    found: dict[str, str] = {}
+    for link in links:
+        parts = urlsplit(link)
+        host = (parts.hostname or "").lower()
+        foreign = host and host not in found and _is_foreign(host, profile)
+        if foreign and profile.article.pattern.match(parts.path):
+            found[host] = link
+    return found
+
+
+def _is_foreign(host: str, profile: SiteProfile) -> bool:
+    return profile.resolve_host(host) is None
