@@ -10,7 +10,12 @@ the near-duplicate index that links a text republished under another key.
 * they were published at most `window_days` apart, so a daily bulletin that repeats its
   template is not a copy of last week's, while a republication within days is;
 * they share an LSH band and the exact Jaccard similarity of their shingle sets reaches
-  `threshold`.
+  `threshold`;
+* they are not two issues of a series: a title published on SERIES_DAYS or more different
+  calendar days (a daily bulletin, "Press TV’s news headlines") is a recurring template, and
+  its issues of different days repeat their text by design, well inside the window. A copy
+  republished under its original title, even a day or two later, is still linked: one title
+  on two days is not a series. When a title becomes a series, its issues are relinked.
 
 A's `duplicate_of` is the earliest such B, ordered by (published_at as an instant, key), among
 the stories before A in that order; NULL when there is none. That is a function of the set of
@@ -105,6 +110,7 @@ SHINGLE_WORDS = 5
 NUM_PERM = 128
 WINDOW_DAYS = 3.0
 MIN_SHINGLES = 20
+SERIES_DAYS = 3  # a title published on this many different days is a recurring series
 LSH_WEIGHTS = (0.05, 0.95)  # false positive, false negative weights for the band choice
 SEED = 1  # datasketch permutation seed: stored band hashes depend on it
 # How text becomes band hashes. Change it whenever shingling or hashing changes: a database
@@ -317,7 +323,8 @@ _DELETE_BAND = (
 # Candidates: stories sharing a band, inside the window, with their text and what they link
 # to now (and when that was published, to decide whether this story is earlier).
 _CANDIDATES = """
-SELECT s.article_key, s.published_ts, a.body, a.duplicate_of, d.published_ts
+SELECT s.article_key, s.published_ts, a.body, a.duplicate_of, d.published_ts, a.title,
+  a.published_at
 FROM near_duplicate_stories AS s
 JOIN articles AS a ON a.key = s.article_key
 LEFT JOIN near_duplicate_stories AS d ON d.article_key = a.duplicate_of
@@ -328,6 +335,15 @@ WHERE s.id IN (
   AND s.id <> ? AND s.published_ts BETWEEN ? AND ?
 """
 _DEPENDENTS = "SELECT key FROM articles WHERE duplicate_of = ? ORDER BY key"
+_TITLE_DAYS = (
+    "SELECT count(DISTINCT substr(published_at, 1, 10)) FROM articles "
+    "WHERE title = ? AND published_at IS NOT NULL"
+)
+_LINKED_ISSUES = (
+    "SELECT key FROM articles WHERE title = ? AND duplicate_of IS NOT NULL AND key <> ? "
+    "ORDER BY key"
+)
+_ISSUE = "SELECT title, published_at FROM articles WHERE key = ?"
 _SET_DUPLICATE = "UPDATE articles SET duplicate_of = ? WHERE key = ? AND duplicate_of IS NOT ?"
 _ARTICLES_PAGE = (
     "SELECT key, body, published_at, content_hash FROM articles WHERE key > ? ORDER BY key LIMIT ?"
@@ -460,8 +476,9 @@ class NearDuplicateIndex:
             _UPSERT_ENTRY, [key, chash, published_at, ts if bands else None, blob]
         ).fetchone()
         original = None
+        issue = self._issue(key)
         if bands is not None and ts is not None:
-            similar = self._similar(story_id, ts, bands, fingerprints)
+            similar = self._similar(story_id, ts, bands, fingerprints, issue)
             original = _earliest_before(similar, (ts, key))
             bucket = self.config.bucket(ts)
             conn.executemany(_INSERT_BAND, [(bucket, band, story_id) for band in bands])
@@ -472,6 +489,11 @@ class NearDuplicateIndex:
         for dependent in dependents:
             if dependent != key:
                 self._relink(dependent)
+        if issue[0] and self._is_series(issue[0]):
+            # The title may have just become a series: its issues linked to each other
+            # before are not copies after all.
+            for linked in [row[0] for row in conn.execute(_LINKED_ISSUES, [issue[0], key])]:
+                self._relink(linked)
         return original
 
     def _offer(self, later: _Candidate, key: str, me: tuple[int, str]) -> None:
@@ -491,11 +513,22 @@ class NearDuplicateIndex:
             (body,) = self.conn.execute("SELECT body FROM articles WHERE key = ?", [key]).fetchone()
             bands = list(struct.unpack(f"<{len(entry.bands) // 8}q", entry.bands))
             fingerprints = shingle_fingerprints(body, self.config.shingle_words)
-            similar = self._similar(entry.id, entry.published_ts, bands, fingerprints)
+            similar = self._similar(
+                entry.id, entry.published_ts, bands, fingerprints, self._issue(key)
+            )
             original = _earliest_before(similar, (entry.published_ts, key))
         self.conn.execute(_SET_DUPLICATE, [original, key, original])
 
     # --- reading ----------------------------------------------------------------------------
+
+    def _issue(self, key: str) -> tuple[str | None, str]:
+        """(title, calendar day as the site printed it) of a story, for the series rule."""
+        row = self.conn.execute(_ISSUE, [key]).fetchone()
+        return (row[0], (row[1] or "")[:10]) if row else (None, "")
+
+    def _is_series(self, title: str) -> bool:
+        (days,) = self.conn.execute(_TITLE_DAYS, [title]).fetchone()
+        return int(days) >= SERIES_DAYS
 
     def _entry(self, key: str) -> _Entry | None:
         row = self.conn.execute(_SELECT_ENTRY, [key]).fetchone()
@@ -541,6 +574,7 @@ class NearDuplicateIndex:
         ts: int,
         bands: Sequence[int],
         fingerprints: npt.NDArray[np.uint64],
+        issue: tuple[str | None, str],
     ) -> list[_Candidate]:
         """Stories sharing a band, in the window, whose exact Jaccard reaches the threshold."""
         window = self.config.window_seconds
@@ -548,10 +582,20 @@ class NearDuplicateIndex:
         sql = _CANDIDATES.format(
             buckets=", ".join("?" for _ in buckets), bands=", ".join("?" for _ in bands)
         )
+        title, day = issue
+        series = title is not None and self._is_series(title)
         similar = []
-        for key, published_ts, body, duplicate_of, duplicate_ts in self.conn.execute(
-            sql, [*buckets, *bands, story_id, ts - window, ts + window]
-        ):
+        for (
+            key,
+            published_ts,
+            body,
+            duplicate_of,
+            duplicate_ts,
+            their_title,
+            published,
+        ) in self.conn.execute(sql, [*buckets, *bands, story_id, ts - window, ts + window]):
+            if series and their_title == title and (published or "")[:10] != day:
+                continue  # another day's issue of a recurring series, not a copy
             theirs = shingle_fingerprints(body, self.config.shingle_words)
             if jaccard(fingerprints, theirs) >= self.config.threshold:
                 similar.append(_Candidate(key, published_ts, duplicate_of, duplicate_ts))

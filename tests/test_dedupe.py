@@ -477,3 +477,27 @@ def test_benchmark_runs() -> None:
     assert all(row["ms_per_story"] > 0 and row["peak_rss_mb"] > 0 for row in figures["sizes"])
     assert figures["planted_found"] == figures["planted"] > 0
     assert figures["false_links"] == 0
+
+
+@pytest.mark.parametrize("order", [(1, 2, 3), (3, 2, 1), (2, 3, 1)])
+def test_issues_of_a_recurring_series_are_not_duplicates(
+    store: Store, order: tuple[int, ...]
+) -> None:
+    """Daily bulletins repeat their template inside the window: a title published on three
+    different days is a series, and its issues are not copies of each other."""
+    title = "Press TV’s news headlines"
+    bodies = {1: BULLETIN, 2: edit(BULLETIN, [10]), 3: edit(BULLETIN, [20])}
+    assert similarity(bodies[1], bodies[2]) >= 0.9
+    for story in order:
+        write(store, capture(story, bodies[story], published(story - 1), title=title))
+    assert links(store) == {1: None, 2: None, 3: None}
+
+
+def test_a_copy_under_its_original_title_is_still_a_duplicate(store: Store) -> None:
+    title = "A story republished a day later"
+    write(
+        store,
+        capture(1, BULLETIN, published(0), title=title),
+        capture(2, edit(BULLETIN, [10]), published(1), title=title),
+    )
+    assert links(store) == {1: None, 2: 1}

@@ -312,6 +312,8 @@ _NEAR_DUPLICATE_TABLES = (
     CREATE INDEX idx_articles_duplicate_of ON articles (duplicate_of)
     WHERE duplicate_of IS NOT NULL
     """,
+    # "On how many days was this title published": the series rule of crawler.dedupe.
+    "CREATE INDEX idx_articles_title ON articles (title)",
 )
 
 
