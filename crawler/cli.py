@@ -6,61 +6,28 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
 from crawler import __version__
-from crawler.profiles import ProfileError, SiteProfile, builtin_profiles, load_profile
+from crawler.cli_common import (
+    DEMO_DB,
+    EXIT_OK,
+    InputError,
+    OneLineGroup,
+    db_option,
+    open_for_writing,
+    open_readonly,
+    parse_overrides,
+)
+from crawler.profiles import SiteProfile, builtin_profiles, load_profile
 from crawler.report import format_mirrors, format_search, format_stats
 from crawler.routing import ConnectToError, parse_connect_to
-from crawler.storage import Store, StoreError
+from crawler.storage import Store
 from crawler.window import Window, WindowError, parse_id_range
-
-DEFAULT_DB = "data/newsmirror.db"
-DEMO_DB = "data/demo.db"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class InputError(click.UsageError):
-    """Bad input: reported as one line on stderr with exit status 2, nothing touched."""
-
-
-class OneLineGroup(click.Group):
-    """A click group whose usage errors are one clear line (no usage dump, no traceback)."""
-
-    def main(self, args: Sequence[str] | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
-        try:
-            result = super().main(args=args, standalone_mode=False, **extra)
-        except click.exceptions.Exit as stop:
-            sys.exit(stop.exit_code)
-        except click.exceptions.Abort:
-            click.echo("newsmirror: aborted", err=True)
-            sys.exit(130)
-        except ProfileError as exc:
-            for problem in exc.problems:
-                click.echo(f"newsmirror: profile {exc.source}: {problem}", err=True)
-            sys.exit(EXIT_USAGE)
-        except click.ClickException as exc:
-            message = exc.format_message().replace("\n", " ")
-            click.echo(f"newsmirror: {message}", err=True)
-            sys.exit(exc.exit_code if exc.exit_code != 1 else EXIT_USAGE)
-        sys.exit(result if isinstance(result, int) else EXIT_OK)
-
-
-def db_option(default: str = DEFAULT_DB) -> Callable[[F], F]:
-    return click.option(
-        "--db",
-        "db",
-        default=default,
-        show_default=True,
-        metavar="PATH",
-        help="SQLite database file.",
-    )
 
 
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -179,7 +146,7 @@ def crawl(
         webhook=webhook,
         progress=progress,
         log_level=_log_level(verbose),
-        overrides=_parse_overrides(overrides),
+        overrides=parse_overrides(overrides),
     )
     _validate_crawl(profile, options)
     return _run(profile, options)
@@ -203,7 +170,7 @@ def _validate_crawl(profile: SiteProfile, options: Any) -> None:
         raise InputError(f"--webhook {options.webhook!r}: expected an http(s) URL")
     if options.jobdir and Path(options.jobdir).exists() and not Path(options.jobdir).is_dir():
         raise InputError(f"--jobdir {options.jobdir}: not a directory")
-    _open_for_writing(options.db)
+    open_for_writing(options.db)
 
 
 def _validate_routes(profile: SiteProfile, connect_to: Sequence[str]) -> None:
@@ -219,17 +186,6 @@ def _validate_routes(profile: SiteProfile, connect_to: Sequence[str]) -> None:
             )
 
 
-def _open_for_writing(db: str) -> None:
-    """Create or migrate the database now, so a bad --db fails before the crawl starts."""
-    path = Path(db)
-    if db in (DEFAULT_DB, DEMO_DB):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        Store(path).close()
-    except StoreError as exc:
-        raise InputError(str(exc)) from None
-
-
 def _run(profile: SiteProfile, options: Any) -> int:
     from crawler.runner import run_crawl
 
@@ -238,20 +194,6 @@ def _run(profile: SiteProfile, options: Any) -> int:
         run = f"run {outcome.run_id} " if outcome.run_id else ""
         click.echo(f"newsmirror: {run}{outcome.status}: {outcome.reason}", err=True)
     return outcome.exit_code
-
-
-def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:
-    """NAME=VALUE pairs; VALUE is read as JSON when it parses (numbers, true/false), else text."""
-    values: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name.strip() or not name.strip().replace("_", "").isalnum():
-            raise InputError(f"--set {pair!r}: expected NAME=VALUE")
-        try:
-            values[name.strip()] = json.loads(raw)
-        except ValueError:
-            values[name.strip()] = raw
-    return values
 
 
 def _log_level(verbose: int) -> str:
@@ -276,7 +218,7 @@ def demo(db: str, stories: int, progress: str) -> int:
     from crawler.runner import LOOPBACK_SETTINGS, CrawlOptions, run_crawl
 
     profile = load_profile("presstv")
-    _open_for_writing(db)
+    open_for_writing(db)
     site = build_site(ReplayConfig(stories=stories))
     started = time.monotonic()
     with serve(site) as server:
@@ -337,12 +279,12 @@ def mirrors(
 
     profile = load_profile(site)
     _validate_routes(profile, connect_to)
-    _open_for_writing(db)
+    open_for_writing(db)
     options = CrawlOptions(
-        db=db, connect_to=connect_to, progress="off", overrides=_parse_overrides(overrides)
+        db=db, connect_to=connect_to, progress="off", overrides=parse_overrides(overrides)
     )
     outcome = run_crawl(profile, options, ProbeSpider)
-    with _open_readonly(db) as store:
+    with open_readonly(db) as store:
         report = mirrors_report(store, profile.name)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -356,13 +298,6 @@ def mirrors(
 # --- stats, search, profiles -----------------------------------------------------------------
 
 
-def _open_readonly(db: str) -> Store:
-    try:
-        return Store(db, readonly=True)
-    except StoreError as exc:
-        raise InputError(str(exc)) from None
-
-
 @main.command()
 @db_option()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -370,7 +305,7 @@ def stats(db: str, as_json: bool) -> int:
     """Stories, versions, captures per host, mirror states, runs, last errors."""
     from crawler.storage.reports import completeness, takedowns
 
-    with _open_readonly(db) as store:
+    with open_readonly(db) as store:
         numbers = store.stats()
         numbers["takedowns"] = takedowns(store)
         sites = sorted({m["site"] for m in numbers["mirrors"] if m.get("site")})
@@ -391,7 +326,7 @@ def search(query: str, db: str, limit: int, as_json: bool) -> int:
     """Full-text search over titles, leads and bodies, best matches first."""
     if not query.strip():
         raise InputError("search: the query is empty")
-    with _open_readonly(db) as store:
+    with open_readonly(db) as store:
         colour = sys.stdout.isatty() and not as_json and "NO_COLOR" not in os.environ
         start, end = ("\x1b[1;33m", "\x1b[0m") if colour else ("[", "]")
         hits = store.search(query, limit=limit, start=start, end=end)
@@ -413,3 +348,7 @@ def profiles() -> int:
         if profile.retired:
             click.echo(f"\tretired {', '.join(profile.retired)}")
     return EXIT_OK
+
+
+# --- commands defined in modules of their own ------------------------------------------------
+# Each module builds its click command on crawler.cli_common; one line here adds it.

@@ -1,0 +1,1 @@
+"""Datasets out of the archive: one module per format, sharing selection, output and manifest."""
