@@ -116,7 +116,7 @@ def test_scrapy_crawl_presstv_works_from_the_repo_root(
         "NEWSMIRROR_CONNECT_TO": ",".join(replay_server.connect_to()),
         "AUTOTHROTTLE_ENABLED": "0",
         "DOWNLOAD_DELAY": "0",
-        "NEWSMIRROR_MAX_PAGES": "40",
+        "NEWSMIRROR_MAX_PAGES": "150",
         "NEWSMIRROR_PROGRESS": "off",
         "LOG_LEVEL": "WARNING",
     }

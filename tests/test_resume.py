@@ -18,8 +18,9 @@ from tests.conftest import FAST, REPO, connect_args
 
 pytestmark = pytest.mark.crawl
 
-# Kill when the database holds this many captures (each resumed run adds to the count).
-KILL_POINTS = (25, 150, 300)
+# Kill each run once it has opened its run row and added this many captures (a batch may add
+# up to NEWSMIRROR_BATCH_SIZE at once, so points are counted from each run's own start).
+KILL_POINTS = (1, 40, 80)
 
 
 def _summary(db: Path) -> dict[str, Any]:
@@ -38,9 +39,10 @@ def _summary(db: Path) -> dict[str, Any]:
     }
 
 
-def _captures(db: Path) -> int:
+def _count(db: Path, table: str) -> int:
     try:
-        return int(sqlite_utils.Database(db).execute("SELECT count(*) FROM captures").fetchone()[0])
+        query = f"SELECT count(*) FROM {table}"  # noqa: S608 - a table name from this file
+        return int(sqlite_utils.Database(db).execute(query).fetchone()[0])
     except Exception:  # noqa: BLE001 - not created yet, or mid-migration
         return 0
 
@@ -58,13 +60,19 @@ def test_killed_and_resumed_crawl_equals_an_uninterrupted_one(tmp_path: Path) ->
 
         db, jobdir = tmp_path / "killed.db", tmp_path / "job"
         resumed = [*base, "--db", str(db), "--jobdir", str(jobdir)]
-        for point in KILL_POINTS:
+        for runs_before, point in enumerate(KILL_POINTS):
+            start = _count(db, "captures")
             crawl = subprocess.Popen(
                 resumed, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
             deadline = time.monotonic() + 90
-            while _captures(db) < point and crawl.poll() is None and time.monotonic() < deadline:
+            while (
+                (_count(db, "crawl_runs") <= runs_before or _count(db, "captures") < start + point)
+                and crawl.poll() is None
+                and time.monotonic() < deadline
+            ):
                 time.sleep(0.02)
+            assert crawl.poll() is None, "the crawl ended before it could be killed"
             crawl.send_signal(signal.SIGKILL)
             crawl.wait()
             assert sqlite_utils.Database(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
