@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint format bench lock clean
+.PHONY: setup services demo test lint format bench lock clean audit
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,12 +22,23 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The fleet tests start their own redis-server on a free loopback port; install it if missing.
+services:
+	@command -v redis-server >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends redis-server >/dev/null; }
+
+test: lint services
 	$(BIN)/pytest
 
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Known vulnerabilities in the pinned dependencies (needs network access to the advisory service).
+audit: setup
+	$(BIN)/pip-audit --requirement requirements.lock --disable-pip --no-deps --progress-spinner off
 
 bench: setup
 	$(BIN)/python -m bench

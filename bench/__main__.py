@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import crawl_speed, extraction_speed, incremental_requests, neardup_speed, storage_speed
+from bench import (
+    crawl_speed,
+    extraction_speed,
+    fleet_scaling,
+    incremental_requests,
+    neardup_speed,
+    storage_speed,
+)
 from crawler.profiles import load_profile
 from crawler.replay import ReplayConfig, build_site
 
@@ -165,6 +172,36 @@ on this class of machine: 1.10 ms/story at 1M against 1.16 at 10k CPU, 173 MB pe
 
 Last size against the first: **{near["flatness"]:.2f}×**; planted copies found:
 {near["planted_found"]} of {near["planted"]}, false links: {near["false_links"]}.
+{render_fleet(results["fleet"], runs)}
+"""
+
+
+def render_fleet(fleet: dict[str, Any], runs: int) -> str:
+    knobs = fleet["settings"]
+    rows = "\n".join(
+        f"| {row['workers']} | {row['pages_per_s'][0]:.1f} "
+        f"({row['pages_per_s'][1]:.1f}–{row['pages_per_s'][2]:.1f}) | {row['speedup']:.2f}× |"
+        for row in fleet["sizes"]
+    )
+    return f"""
+## Fleet scaling (issue #7)
+
+`bench/fleet_scaling.py`: `newsmirror crawl presstv --redis URL --workers N --db PATH` (N
+workers and the writer on this machine, a redis-server of its own) over the replay site with
+{fleet["stories"]} stories ({fleet["pages"]} pages). Each answer waits {knobs["latency_s"]} s
+as a distant server's would; each worker keeps at most {knobs["per_worker"]} requests open;
+the fleet keeps {knobs["delay_s"]} s between requests to a host and at most
+{knobs["per_host"]} at once, across all workers. Pages/s from the first request to the last
+the servers saw; median of {runs} runs, interleaved.
+
+| workers | pages/s | against 1 worker |
+|---|---|---|
+{rows}
+
+A fleet scales while the hosts' politeness leaves room: with the per-host delay alone as the
+limit, three hosts at {knobs["delay_s"]} s cap the fleet at
+{3 / knobs["delay_s"]:.0f} pages/s whatever the number of workers. On this 2-core machine
+four workers and the writer also share the cores with the replay servers.
 """
 
 
@@ -181,6 +218,8 @@ def run(
     incremental = incremental_requests.measure(5000)
     log(f"near-duplicate index at {', '.join(f'{n:,}' for n in neardup_sizes)} stories ...")
     neardup = neardup_speed.measure(sizes=neardup_sizes)
+    log("fleet scaling: 1, 2 and 4 workers ...")
+    fleet = fleet_scaling.measure(repeat=runs)
     return {
         "machine": machine(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -194,6 +233,7 @@ def run(
         "storage": storage,
         "incremental": incremental,
         "neardup": neardup,
+        "fleet": fleet,
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from crawler import __version__
 from crawler.cli_common import (
@@ -23,6 +24,7 @@ from crawler.cli_common import (
     open_readonly,
     parse_overrides,
 )
+from crawler.cli_fleet import check_fleet_options, ingest, run_fleet
 from crawler.profiles import SiteProfile, builtin_profiles, load_profile
 from crawler.report import format_mirrors, format_search, format_stats
 from crawler.routing import ConnectToError, parse_connect_to
@@ -87,6 +89,19 @@ def main() -> None:
     help="Live status line on a terminal, periodic lines in logs.",
 )
 @click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help="Crawl as part of a fleet sharing this Redis (scrapy-redis frontier and dedupe).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=1,
+    show_default=True,
+    help="With --redis: worker processes to run here.",
+)
+@click.option(
     "--max-missing-share",
     type=click.FloatRange(min=0, max=1),
     default=0.5,
@@ -118,6 +133,8 @@ def crawl(
     user_agent: str | None,
     ignore_robots: bool,
     progress: str,
+    redis_url: str | None,
+    workers: int,
     max_missing_share: float,
     on_failure: str | None,
     webhook: str | None,
@@ -148,7 +165,15 @@ def crawl(
         log_level=_log_level(verbose),
         overrides=parse_overrides(overrides),
     )
+    check_fleet_options(redis_url, workers, jobdir)
     _validate_crawl(profile, options)
+    if redis_url is not None:
+        db_given = (
+            click.get_current_context().get_parameter_source("db") == ParameterSource.COMMANDLINE
+        )
+        if db_given:
+            open_for_writing(db)
+        return run_fleet(site, options, redis_url, workers, db_given)
     return _run(profile, options)
 
 
@@ -352,3 +377,4 @@ def profiles() -> int:
 
 # --- commands defined in modules of their own ------------------------------------------------
 # Each module builds its click command on crawler.cli_common; one line here adds it.
+main.add_command(ingest)

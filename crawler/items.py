@@ -41,6 +41,8 @@ class Capture:
     article_key: str | None = None  # story the URL names, even when no story came out
     article: dict[str, Any] | None = None
     story_known: bool = False  # some host answered for this story before this run
+    request_id: str | None = None  # distributed runs: the frontier entry this answers
+    delivery_id: str | None = None  # distributed runs: given once, so a redelivery is known
 
 
 @dataclass

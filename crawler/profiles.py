@@ -235,12 +235,19 @@ def builtin_profiles() -> list[str]:
 
 def load_profile(name_or_path: str | Path) -> SiteProfile:
     """Load a built-in profile by name, or a profile file by path. Raises ProfileError."""
+    text, source = profile_text(name_or_path)
+    return parse_profile(text, source=source)
+
+
+def profile_text(name_or_path: str | Path) -> tuple[str, str]:
+    """The TOML text of a built-in profile or a profile file, and how to name its source
+    (a fleet hands the text itself to workers on other machines). Raises ProfileError."""
     text_value = str(name_or_path)
     # A built-in name wins over a same-named file in the working directory: `./presstv`
     # still reaches the file.
     if isinstance(name_or_path, str) and text_value in builtin_profiles():
         text = resources.files(SITES_PACKAGE).joinpath(f"{text_value}.toml").read_text("utf-8")
-        return parse_profile(text, source=text_value)
+        return text, text_value
     path = Path(text_value)
     looks_like_path = (
         isinstance(name_or_path, Path)
@@ -257,10 +264,9 @@ def load_profile(name_or_path: str | Path) -> SiteProfile:
     if not path.is_file():
         raise ProfileError(text_value, ["no such profile file"])
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), text_value
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(text_value, [f"cannot read: {exc}"]) from None
-    return parse_profile(text, source=text_value)
 
 
 def parse_profile(text: str, source: str = "<string>") -> SiteProfile:

@@ -112,6 +112,8 @@ class MirrorSpider(scrapy.Spider):
         if self.backfill and not self.profile.article.id_path:
             raise ValueError(f"profile {self.profile.name} has no article.id_path to backfill by")
         self.candidates: set[str] = set()  # foreign hosts reported this run
+        self.distributed = False  # a fleet worker (set from settings in from_crawler)
+        self.worker_index, self.worker_count = 0, 1
         self.host_policy = HostBook(self.profile)
         self.archive = CrawlState()
         self.scheduled: set[tuple[str, str]] = set()  # (story key, host) asked this run
@@ -132,6 +134,9 @@ class MirrorSpider(scrapy.Spider):
         kwargs.setdefault("full", settings.getbool("NEWSMIRROR_FULL"))
         kwargs.setdefault("backfill_ids", settings.get("NEWSMIRROR_BACKFILL_IDS") or None)
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
+        spider.distributed = settings.getbool("NEWSMIRROR_DISTRIBUTED")
+        spider.worker_index = settings.getint("NEWSMIRROR_WORKER_INDEX")
+        spider.worker_count = max(1, settings.getint("NEWSMIRROR_WORKER_COUNT", 1))
         days = settings.getfloat("NEWSMIRROR_RECHECK_DAYS", DEFAULT_RECHECK_DAYS)
         since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
         spider.archive = CrawlState.load(
@@ -192,6 +197,8 @@ class MirrorSpider(scrapy.Spider):
             if self.probe is not None:
                 yield self._request_url(f"{base}{host}{self.probe}", "probe", probe_host=host)
         for story_id in range(first, last + 1):
+            if story_id % self.worker_count != self.worker_index:
+                continue  # a fleet's workers split the range between them
             key = f"{self.profile.name}:{story_id}"
             path = id_path.replace("{id}", str(story_id))
             for host in self.host_policy.content_hosts():
@@ -232,8 +239,9 @@ class MirrorSpider(scrapy.Spider):
             priority=PRIORITY[page_type],
             # Our own bookkeeping (discovered, scheduled, story_checks) decides what is asked
             # twice; Scrapy's fingerprint filter would also drop what a resumed --jobdir
-            # run must ask again.
-            dont_filter=True,
+            # run must ask again. A fleet is the exception: its workers share one filter in
+            # Redis, keyed by story and host, so that a story is asked once by the fleet.
+            dont_filter=not self.distributed or page_type == "probe",
             meta={"page_type": page_type, "handle_httpstatus_list": HANDLED_STATUSES, **meta},
         )
 
@@ -575,6 +583,7 @@ class MirrorSpider(scrapy.Spider):
             page_type=page_type,
             error=_describe_failure(failure, request),
             article_key=request.meta.get("story_key"),
+            request_id=request.meta.get("fleet_id"),
             story_known=request.meta.get("story_known", False),
         )
         if isinstance(failure.value, OffProfileRequest) and page_type == "article":
@@ -614,6 +623,7 @@ class MirrorSpider(scrapy.Spider):
             content_type=content_type.decode("latin-1") if content_type else None,
             body=response.body if response.status != 304 else None,
             article_key=response.meta.get("story_key"),
+            request_id=response.meta.get("fleet_id"),
             story_known=response.meta.get("story_known", False),
         )
 

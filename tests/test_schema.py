@@ -84,15 +84,19 @@ def test_articles_have_an_fts5_index_with_triggers(db_path: Path) -> None:
 
 
 def test_reopening_does_not_reapply_migrations(db_path: Path) -> None:
+    def tables(db: sqlite_utils.Database) -> list[str]:
+        # sqlite_stat* hold the planner's statistics (PRAGMA optimize), not our schema.
+        return [line for line in db.schema.splitlines() if "sqlite_stat" not in line]
+
     db = sqlite_utils.Database(db_path)
     applied = [m.name for m in MIGRATIONS.applied(db)]
-    schema = db.schema
+    schema = tables(db)
     db.close()
     Store(db_path).close()
     db = sqlite_utils.Database(db_path)
     assert [m.name for m in MIGRATIONS.applied(db)] == applied
     assert not MIGRATIONS.pending(db)
-    assert db.schema == schema
+    assert tables(db) == schema
 
 
 def test_database_uses_wal_normal_sync_and_a_busy_timeout(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -25,6 +26,7 @@ class Hit:
     path: str  # path and query as sent
     status: int
     user_agent: str = ""
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it arrived
 
     @property
     def not_modified(self) -> bool:
@@ -105,6 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         agent = self.headers.get("User-Agent", "")
         self.server.replay.record(Hit(host, self.command, target, status, agent))
+        if self.server.replay.latency:
+            time.sleep(self.server.replay.latency)  # a distant server's round trip
         # send_response() would add Date, which would make answers differ from run to run.
         self.send_response_only(status)
         self.send_header("Server", self.server_version)
@@ -128,6 +132,7 @@ class ReplayServer:
     def __init__(self, site: ReplaySite, ports: dict[str, int] | None = None) -> None:
         self.site = site
         self.requests: list[Hit] = []
+        self.latency = 0.0  # seconds each answer waits, as a server far away would
         self._ports = dict(ports or {})
         self._lock = threading.Lock()
         self._servers: dict[str, _HostServer] = {}

@@ -323,3 +323,14 @@ def add_near_duplicate_index(db: Database) -> None:
     # One execute() each: executescript() would commit the migration's transaction midway.
     for statement in _NEAR_DUPLICATE_TABLES:
         db.execute(statement)
+
+
+@MIGRATIONS(name="0004_capture_delivery_ids")
+def add_capture_delivery_ids(db: Database) -> None:
+    """A fleet's items carry an id given once by the worker; a capture delivered twice (a
+    writer restarted before it acknowledged a batch) is stored once."""
+    db.execute("ALTER TABLE captures ADD COLUMN delivery_id TEXT")
+    db.execute(
+        "CREATE UNIQUE INDEX idx_captures_delivery_id ON captures (delivery_id) "
+        "WHERE delivery_id IS NOT NULL"
+    )

@@ -88,6 +88,7 @@ _CAPTURE_COLUMNS = (
     "error",
     "content_type",
     "headers",
+    "delivery_id",
 )
 
 
@@ -554,6 +555,7 @@ class Store:
         with _sqlite_errors(self.path), self.db.atomic():
             if not self._query_one("SELECT 1 FROM crawl_runs WHERE id = ?", [run_id]):
                 raise StoreError(f"{self.path} has no crawl run {run_id}")
+            captures = self._undelivered(captures)
             batch = _Batch(roles=self._roles())
             self._load_stories(batch, captures)
             for capture in captures:
@@ -677,8 +679,33 @@ class Store:
                 capture.error,
                 capture.content_type,
                 _dumps(capture.headers),
+                capture.delivery_id,
             )
         )
+
+    def _undelivered(self, captures: Sequence[Capture]) -> Sequence[Capture]:
+        """The captures not stored yet: one with a delivery id (a fleet's) that a batch
+        already stored, or that comes twice in this batch, is left out."""
+        ids = [c.delivery_id for c in captures if c.delivery_id]
+        if not ids:
+            return captures
+        stored: set[str] = set()
+        for chunk in _chunks(sorted(set(ids))):
+            stored.update(
+                row[0]
+                for row in self.db.execute(
+                    f"SELECT delivery_id FROM captures WHERE delivery_id IN ({_marks(chunk)})",  # noqa: S608
+                    chunk,
+                )
+            )
+        fresh = []
+        for capture in captures:
+            if capture.delivery_id:
+                if capture.delivery_id in stored:
+                    continue
+                stored.add(capture.delivery_id)
+            fresh.append(capture)
+        return fresh
 
     def _compress_raw_pages(self, batch: _Batch) -> Future[list[tuple[Any, ...]]]:
         """Start compressing the bodies not stored yet, in a worker thread.

@@ -1,0 +1,289 @@
+"""A fleet on scrapy-redis with a real redis-server: workers plus one writer equal one crawl."""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlite_utils
+from scrapy.utils.test import get_crawler
+
+from crawler.distributed import fleet
+from crawler.distributed.codec import encode_item
+from crawler.distributed.local import RedisServerMissingError, redis_server
+from crawler.items import Capture
+from crawler.profiles import load_profile, profile_text
+from crawler.replay import ReplayConfig, ReplayServer, build_site, serve
+from spiders.mirror import MirrorSpider
+from tests.conftest import FAST, REPO, connect_args, run_newsmirror
+
+pytestmark = pytest.mark.crawl
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A redis-server of the test's own on a free loopback port (make test installs it;
+    missing, the test fails rather than skips)."""
+    try:
+        with redis_server() as url:
+            yield url
+    except RedisServerMissingError as exc:
+        pytest.fail(str(exc))
+
+
+def _summary(db: Path) -> dict[str, Any]:
+    archive = sqlite_utils.Database(db)
+    return {
+        "articles": set(
+            archive.execute("SELECT key, content_hash, mirrors, version_count FROM articles")
+        ),
+        "versions": set(archive.execute("SELECT article_key, content_hash, hosts FROM versions")),
+        "mirrors": set(archive.execute("SELECT host, role, state FROM mirrors")),
+    }
+
+
+def _same(got: dict[str, Any], want: dict[str, Any]) -> None:
+    for name, wanted in want.items():
+        missing, extra = sorted(wanted - got[name])[:5], sorted(got[name] - wanted)[:5]
+        assert got[name] == wanted, (name, "missing", missing, "extra", extra)
+
+
+def _reference(tmp_path: Path, server: ReplayServer) -> dict[str, Any]:
+    db = tmp_path / "single.db"
+    result = run_newsmirror("crawl", "presstv", "--db", str(db), *connect_args(server), *FAST)
+    assert result.returncode == 0, result.stderr
+    return _summary(db)
+
+
+def _captures(db: Path) -> int:
+    try:
+        return int(sqlite_utils.Database(db).execute("SELECT count(*) FROM captures").fetchone()[0])
+    except Exception:  # noqa: BLE001 - not created yet
+        return 0
+
+
+def test_a_fleet_of_three_workers_and_a_writer_equals_one_crawl(
+    tmp_path: Path, replay_server: ReplayServer, redis_url: str
+) -> None:
+    want = _reference(tmp_path, replay_server)
+    db = tmp_path / "fleet.db"
+    result = run_newsmirror(
+        "crawl",
+        "presstv",
+        "--redis",
+        redis_url,
+        "--workers",
+        "3",
+        "--db",
+        str(db),
+        *connect_args(replay_server),
+        *FAST,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    _same(_summary(db), want)
+    client = redis.Redis.from_url(redis_url)
+    assert not list(client.scan_iter("newsmirror:*")), "a finished crawl leaves nothing in Redis"
+
+
+def test_a_worker_killed_mid_crawl_loses_nothing(
+    tmp_path: Path, replay_server: ReplayServer, redis_url: str
+) -> None:
+    want = _reference(tmp_path, replay_server)
+    db = tmp_path / "fleet.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "ingest", "--redis", redis_url, "--db", str(db)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    slow = [*FAST, "--set", "DOWNLOAD_DELAY=0.03"]
+    launchers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "crawler",
+                "crawl",
+                "presstv",
+                "--redis",
+                redis_url,
+                *connect_args(replay_server),
+                *slow,
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(3)
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while _captures(db) < 40 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.kill(_worker_of(launchers[0]), signal.SIGKILL)  # a worker, not its launcher
+        for launcher in launchers:
+            launcher.wait(timeout=240)
+        _, errors = writer.communicate(timeout=240)
+    finally:
+        for process in launchers:
+            if process.poll() is None:
+                process.kill()
+        if writer.poll() is None:
+            writer.kill()
+    assert writer.returncode == 0, errors
+    _same(_summary(db), want)
+
+
+def _worker_of(launcher: subprocess.Popen[bytes]) -> int:
+    """The pid of a worker process the launcher started."""
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(launcher.pid)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pids = [int(p) for p in out.stdout.split()]
+    assert pids, "the launcher has no worker"
+    return pids[0]
+
+
+def test_per_host_delay_holds_across_the_fleet(tmp_path: Path, redis_url: str) -> None:
+    delay = 0.12
+    with serve(build_site(ReplayConfig(stories=20))) as server:
+        result = run_newsmirror(
+            "crawl",
+            "presstv",
+            "--redis",
+            redis_url,
+            "--workers",
+            "3",
+            "--db",
+            str(tmp_path / "polite.db"),
+            *connect_args(server),
+            *FAST,
+            "--set",
+            f"DOWNLOAD_DELAY={delay}",
+            "--set",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+            timeout=300,
+        )
+        hits = list(server.requests)
+    assert result.returncode == 0, result.stderr
+    for host in {hit.host for hit in hits}:
+        times = sorted(hit.at for hit in hits if hit.host == host)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        if len(gaps) < 5:
+            continue
+        # Three workers each keeping the delay alone would start requests about delay/3
+        # apart. (Single gaps jitter with the machine's load: a request booked first can
+        # leave a moment late, so the rate and the typical gap are what is checked.)
+        assert statistics.median(gaps) >= 0.9 * delay, (host, sorted(gaps)[:5])
+        assert times[-1] - times[0] >= 0.9 * delay * len(gaps), (host, len(gaps))
+
+
+def test_backfill_by_a_fleet_asks_each_id_once_per_host(tmp_path: Path, redis_url: str) -> None:
+    site = build_site(ReplayConfig(unlisted_every=9, gap_every=17, id_redirects=True))
+    first, last = min(s.id for s in site.stories), max(s.id for s in site.stories)
+    db = tmp_path / "b.db"
+    with serve(site) as server:
+        routes = connect_args(server)
+        assert run_newsmirror("crawl", "presstv", "--db", str(db), *routes, *FAST).returncode == 0
+        server.clear_requests()
+        result = run_newsmirror(
+            "crawl",
+            "presstv",
+            "--redis",
+            redis_url,
+            "--workers",
+            "3",
+            "--db",
+            str(db),
+            *routes,
+            *FAST,
+            "--backfill-ids",
+            f"{first}-{last}",
+            timeout=300,
+        )
+        hits = list(server.requests)
+    assert result.returncode == 0, result.stderr
+    asked = collections.Counter(
+        (hit.host, hit.path) for hit in hits if re.fullmatch(r"/Detail/\d+", hit.path)
+    )
+    assert asked, "the backfill asked for ids"
+    assert max(asked.values()) == 1, asked.most_common(3)
+    archived = {
+        row[0] for row in sqlite_utils.Database(db).execute("SELECT source_id FROM articles")
+    }
+    assert {str(i) for i in site.truth.unlisted} <= archived
+
+
+def test_workers_split_a_backfill_range_between_them(tmp_path: Path) -> None:
+    ranges = []
+    for index in range(3):
+        crawler = get_crawler(
+            MirrorSpider,
+            {
+                "NEWSMIRROR_DB": str(tmp_path / "empty.db"),
+                "NEWSMIRROR_WORKER_INDEX": index,
+                "NEWSMIRROR_WORKER_COUNT": 3,
+            },
+        )
+        spider = MirrorSpider.from_crawler(crawler, profile=load_profile("presstv"))
+        sent = list(spider.backfill_requests(1000, 1029))
+        waiting = [request for held in spider.held.values() for request in held]  # on probes
+        ids = {
+            request.meta["story_key"]
+            for request in [*sent, *waiting]
+            if request.meta.get("page_type") == "article"
+        }
+        ranges.append(ids)
+    assert set().union(*ranges) == {f"presstv:{i}" for i in range(1000, 1030)}
+    assert sum(len(ids) for ids in ranges) == 30, "no id is given to two workers"
+
+
+def _capture(n: int, delivery: str) -> Capture:
+    url = f"https://www.presstv.ir/Section/10{n}"
+    body = f"<html><head><title>T{n}</title></head><body><p>Story {n}.</p></body></html>"
+    return Capture(
+        site="presstv",
+        url=url,
+        requested_url=url,
+        host="www.presstv.ir",
+        fetched_at=f"2025-03-0{n}T10:00:00+00:00",
+        status=200,
+        outcome="listing",
+        page_type="listing",
+        body=body.encode(),
+        delivery_id=delivery,
+    )
+
+
+def test_the_writer_stores_an_item_delivered_twice_once(tmp_path: Path, redis_url: str) -> None:
+    server = redis.Redis.from_url(redis_url)
+    text, _ = profile_text("presstv")
+    keys = fleet.join_crawl(server, "presstv", text, {"profile": "presstv"})
+    first, second = _capture(1, "d-1"), _capture(2, "d-2")
+    # A writer killed before it committed left its batch taken; the same item came again.
+    server.lpush(keys.taken, encode_item(first))
+    server.lpush(keys.items, encode_item(first), encode_item(second), encode_item(second))
+    server.hset(keys.state, "workers_seen", 1)  # the workers came and went
+    db = tmp_path / "w.db"
+    result = run_newsmirror("ingest", "--redis", redis_url, "--db", str(db), timeout=60)
+    assert result.returncode == 0, result.stderr
+    stored = sqlite_utils.Database(db).execute("SELECT delivery_id FROM captures").fetchall()
+    assert sorted(row[0] for row in stored) == ["d-1", "d-2"]
+    assert not list(server.scan_iter("newsmirror:*")), "the finished crawl is forgotten"
