@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import (
     crawl_speed,
+    extraction_quality,
     extraction_speed,
     fleet_scaling,
     incremental_requests,
@@ -173,7 +174,7 @@ on this class of machine: 1.10 ms/story at 1M against 1.16 at 10k CPU, 173 MB pe
 Last size against the first: **{near["flatness"]:.2f}×**; planted copies found:
 {near["planted_found"]} of {near["planted"]}, false links: {near["false_links"]}.
 {render_fleet(results["fleet"], runs)}
-"""
+{extraction_quality.render_section(results["quality"])}"""
 
 
 def render_fleet(fleet: dict[str, Any], runs: int) -> str:
@@ -220,6 +221,8 @@ def run(
     neardup = neardup_speed.measure(sizes=neardup_sizes)
     log("fleet scaling: 1, 2 and 4 workers ...")
     fleet = fleet_scaling.measure(repeat=runs)
+    log("generic extraction quality on the dev set ...")
+    quality = extraction_quality.measure(repeat=runs)
     return {
         "machine": machine(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -234,6 +237,7 @@ def run(
         "incremental": incremental,
         "neardup": neardup,
         "fleet": fleet,
+        "quality": quality,
     }
 
 

@@ -18,8 +18,9 @@ from lxml import etree
 from lxml import html as lxml_html
 from w3lib.encoding import html_to_unicode
 
+from crawler.extraction.boilerplate import strip_furniture
 from crawler.extraction.breadcrumbs import section_from_crumbs
-from crawler.extraction.clean import count_words, finish_paragraphs
+from crawler.extraction.clean import count_words, element_text, elements_of, finish_paragraphs
 from crawler.extraction.generic import read_generic
 from crawler.extraction.merge import PRECEDENCE, LazyLayer, merge, pick
 from crawler.extraction.selectors import read_profile, remove_selected
@@ -97,19 +98,31 @@ def extract_article(
             return None
         return finish_paragraphs(paragraphs, boilerplate, caption=caption, titles=titles) or None
 
-    for layer in layers.values():
+    def finish_generic(paragraphs: list[str] | None) -> list[str] | None:
+        # Bodies no profile shaped: page furniture goes, and a first line repeating any
+        # headline the page shows (<h1>, og:title, <title>), not only the chosen title.
+        if not paragraphs:
+            return None
+        headlines = [*titles, *_headlines(tree, layers)]
+        kept = finish_paragraphs(
+            strip_furniture(paragraphs), boilerplate, caption=caption, titles=headlines
+        )
+        return kept or None
+
+    for name, layer in layers.items():
         if isinstance(layer, LazyLayer):
-            layer.transform("body", finish)
+            layer.transform("body", finish if name == "profile" else finish_generic)
     if pick("body", layers)[1] is None:
-        # Only now is trafilatura worth its cost. It edits the tree it is given, so it gets a
-        # copy, with the profile's boilerplate already gone.
-        work = copy.deepcopy(tree)
-        if profile is not None:
-            remove_selected(work, profile.boilerplate.selectors)
-        generic = read_generic(work, url, tz)
-        if isinstance(generic.get("title"), str):
-            titles.append(generic["title"])
-        generic["body"] = finish(generic.get("body"))
+        # Only now is trafilatura worth its cost. It edits the tree it is given, so it gets
+        # copies, with the profile's boilerplate already gone.
+        def fresh() -> etree._Element:
+            work = copy.deepcopy(tree)
+            if profile is not None:
+                remove_selected(work, profile.boilerplate.selectors)
+            return work
+
+        generic = read_generic(fresh, url, tz, tree)
+        generic.transform("body", finish_generic)
         layers["generic"] = generic
 
     body, _ = pick("body", layers)
@@ -135,6 +148,19 @@ def extract_article(
     result["canonical_url"] = _canonical(url, result.get("key"), profile, layers)
     result["field_sources"] = sources
     return result
+
+
+_H1_XPATH = etree.XPath("(//h1)[position() <= 3]")
+
+
+def _headlines(tree: etree._Element, layers: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every headline the page shows: its first <h1>s, og:title, JSON-LD and <title>."""
+    found = [element_text(h1) for h1 in elements_of(_H1_XPATH, tree)]
+    for name in ("jsonld", "opengraph", "html"):
+        title = layers.get(name, {}).get("title")
+        if isinstance(title, str):
+            found.append(title)
+    return [text for text in found if text]
 
 
 def _identity(url: str, profile: SiteProfile | None) -> dict[str, Any]:

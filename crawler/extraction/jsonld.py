@@ -45,6 +45,7 @@ _WRAPPER_RE = re.compile(r"<!--|-->|^\s*//\s*<!\[CDATA\[|//\s*\]\]>\s*$|<!\[CDAT
 _WORD_RE = re.compile(r"\w+")
 _SENTENCE_END_RE = re.compile(r"[.!?…。؟](?:[\"'”’)\]]*)(?:\s|$)")
 _TAG_RE = re.compile(r"</?[a-zA-Z][^>]*>")
+_ENTITY_RE = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
 _SCRIPT_XPATH = etree.XPath(
     "//script[contains(translate(@type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
     " 'abcdefghijklmnopqrstuvwxyz'), 'ld+json')]"
@@ -131,9 +132,16 @@ def text_of(value: Any) -> str | None:
     return normalize_text(html.unescape(value)) or None
 
 
+def unescape(text: str) -> str:
+    """Entities decoded, twice when the page escaped them twice ("&amp;quot;" written for a
+    quote: common in CMS-generated articleBody)."""
+    text = html.unescape(text)
+    return html.unescape(text) if _ENTITY_RE.search(text) else text
+
+
 def body_paragraphs(value: Any, description: str | None) -> list[str] | None:
     """articleBody as paragraphs, or None when it does not look like the whole story."""
-    raw = html.unescape(value) if isinstance(value, str) else ""
+    raw = unescape(value) if isinstance(value, str) else ""
     if not raw:
         return None
     if _TAG_RE.search(raw):
