@@ -377,4 +377,11 @@ def profiles() -> int:
 
 # --- commands defined in modules of their own ------------------------------------------------
 # Each module builds its click command on crawler.cli_common; one line here adds it.
+from crawler.cli_serve import serve
+
+main.add_command(serve)
+from crawler.cli_history import diff, reextract
+
+main.add_command(reextract)
+main.add_command(diff)
 main.add_command(ingest)

@@ -608,38 +608,3 @@ def test_storage_benchmark_runs() -> None:
 
 
 # --- docs/schema.md stays true ------------------------------------------------------------------
-
-
-def test_every_sql_example_in_the_schema_docs_runs(store: Store, run_id: int) -> None:
-    republished = (  # long enough for near-duplicate detection (20 five-word shingles)
-        "Iran's foreign minister said on Sunday that talks on the nuclear deal would resume in "
-        "Vienna next week, after a pause of several months in which both sides accused the "
-        "other of stalling and of making demands that went beyond the original agreement."
-    )
-    store.write_captures(
-        run_id,
-        [
-            make_capture(PRIMARY, story=4, body=republished),
-            make_capture(PRIMARY, story=5, body=republished, title="The same text, a new id"),
-            make_capture(PRIMARY, body="Original text about the Gaza ceasefire.", minute=1),
-            make_capture(UK, body="Original text about the Gaza ceasefire.", minute=2),
-            make_capture(TV, body="Edited text about the Gaza ceasefire deal.", minute=3),
-            make_capture(PRIMARY, story=2, body="Another Gaza story."),
-            make_capture(UK, story=2, body="Another Gaza story.", minute=1),
-            make_capture(TV, story=3, outcome="error", status=None, error="TimeoutError"),
-        ],
-    )
-    store.write_captures(
-        run_id,
-        [
-            make_capture(PRIMARY, story=2, outcome="error", status=404, day=26),
-            make_capture(
-                PRIMARY, body="The Gaza ceasefire text, edited on the primary.", day=26, minute=5
-            ),
-        ],
-    )
-    blocks = re.findall(r"```sql\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
-    assert len(blocks) >= 5
-    for sql in blocks:
-        result = list(store.db.query(sql))
-        assert result, f"no rows from:\n{sql}"

@@ -923,6 +923,61 @@ class Store:
                     return []
                 return list(self.db.query(_SEARCH, [start, end, quoted, limit]))
 
+    # One story's history, for `newsmirror diff` and `newsmirror reextract`.
+
+    def story_versions(self, key: str) -> list[dict[str, Any]]:
+        """A story's versions, oldest first (first seen, then id), every column, with the
+        JSON lists (authors, tags, hosts) decoded; [] when the key has none."""
+        with _sqlite_errors(self.path):
+            rows = list(
+                self.db.query(
+                    "SELECT * FROM versions WHERE article_key = ? ORDER BY first_seen_at, id",
+                    [key],
+                )
+            )
+        for row in rows:
+            for name in ("authors", "tags", "hosts"):
+                row[name] = json.loads(row[name] or "[]")
+        return rows
+
+    def story_hosts(self, key: str) -> list[dict[str, Any]]:
+        """A story's article_hosts rows, each with the host's `role` and `state` from
+        mirrors (None when unknown), primary first."""
+        with _sqlite_errors(self.path):
+            rows = list(
+                self.db.query(
+                    f"SELECT {', '.join(f'h.{c}' for c in _HOST_COLUMNS)}, "  # noqa: S608
+                    "m.role AS role, m.state AS state FROM article_hosts AS h "
+                    "LEFT JOIN mirrors AS m ON m.host = h.host WHERE h.article_key = ?",
+                    [key],
+                )
+            )
+        order = sort_hosts(
+            (row["host"] for row in rows), {r["host"]: r["role"] or "" for r in rows}
+        )
+        return sorted(rows, key=lambda row: order.index(row["host"]))
+
+    def serving_captures(self, keys: Sequence[str]) -> list[dict[str, Any]]:
+        """The captures that served these stories (outcome `article` or `unchanged`, with the
+        content_hash they served), by story, host, time and id, headers decoded: every
+        reading of every fetch of the stories' pages."""
+        rows: list[dict[str, Any]] = []
+        ordered = sorted(set(keys))
+        with _sqlite_errors(self.path):
+            for chunk in _chunks(ordered):
+                rows.extend(
+                    self.db.query(
+                        f"SELECT id, {', '.join(_CAPTURE_COLUMNS)} FROM captures "  # noqa: S608
+                        f"WHERE article_key IN ({_marks(chunk)}) "
+                        "AND outcome IN (?, ?) AND content_hash IS NOT NULL",
+                        [*chunk, ARTICLE, UNCHANGED],
+                    )
+                )
+        for row in rows:
+            row["headers"] = json.loads(row["headers"] or "{}")
+        rows.sort(key=lambda r: (r["article_key"], r["host"], r["fetched_at"], r["id"]))
+        return rows
+
 
 def _raw_page_rows(pages: list[tuple[str, Capture]]) -> list[tuple[Any, ...]]:
     """raw_pages rows for bodies not stored yet, each with the first capture that had it."""
