@@ -17,6 +17,7 @@ from typing import Any
 
 from bench import (
     crawl_speed,
+    export_speed,
     extraction_quality,
     extraction_speed,
     fleet_scaling,
@@ -174,6 +175,7 @@ on this class of machine: 1.10 ms/story at 1M against 1.16 at 10k CPU, 173 MB pe
 Last size against the first: **{near["flatness"]:.2f}×**; planted copies found:
 {near["planted_found"]} of {near["planted"]}, false links: {near["false_links"]}.
 {render_fleet(results["fleet"], runs)}
+{export_speed.render_section(results["export"])}
 {extraction_quality.render_section(results["quality"])}"""
 
 
@@ -221,6 +223,8 @@ def run(
     neardup = neardup_speed.measure(sizes=neardup_sizes)
     log("fleet scaling: 1, 2 and 4 workers ...")
     fleet = fleet_scaling.measure(repeat=runs)
+    log("export throughput and memory at 10,000 and 100,000 stories ...")
+    export = export_speed.measure()
     log("generic extraction quality on the dev set ...")
     quality = extraction_quality.measure(repeat=runs)
     return {
@@ -237,6 +241,7 @@ def run(
         "incremental": incremental,
         "neardup": neardup,
         "fleet": fleet,
+        "export": export,
         "quality": quality,
     }
 

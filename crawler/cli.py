@@ -377,6 +377,10 @@ def profiles() -> int:
 
 # --- commands defined in modules of their own ------------------------------------------------
 # Each module builds its click command on crawler.cli_common; one line here adds it.
+from crawler.cli_export import export
+
+main.add_command(export)
+
 from crawler.cli_serve import serve
 
 main.add_command(serve)

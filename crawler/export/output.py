@@ -9,15 +9,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from crawler.export.manifest import MANIFEST_NAME
+
 
 class OutputError(Exception):
     """The output cannot be written; the message is one line for the user."""
 
 
-def check_output(out: Path, overwrite: bool) -> None:
-    """Refuse before any work: an existing output without --overwrite, or no place to write."""
-    if out.exists() and not overwrite:
-        raise OutputError(f"{out} exists; give --overwrite to replace it")
+def check_output(out: Path, overwrite: bool, *, directory: bool = False) -> None:
+    """Refuse before any work: an existing output without --overwrite, or no place to write.
+    Even with --overwrite, a file export never replaces a directory, and a directory export
+    replaces only an earlier export (one with its manifest.json): a mistyped --out must not
+    delete a folder of someone's files."""
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise OutputError(f"{out} exists; give --overwrite to replace it")
+        if not directory and out.is_dir():
+            raise OutputError(f"{out} is a directory; not replacing it with a file")
+        if directory and not (out.is_dir() and (out / MANIFEST_NAME).is_file()):
+            raise OutputError(
+                f"{out} is not an earlier export (no {MANIFEST_NAME}); not replacing it"
+            )
     parent = out.parent if str(out.parent) else Path()
     if not parent.is_dir():
         raise OutputError(f"{parent} is not a directory")
@@ -29,7 +41,7 @@ def check_output(out: Path, overwrite: bool) -> None:
 def staged(out: Path, overwrite: bool, directory: bool = False) -> Iterator[Path]:
     """A temporary path beside `out` to write the export to; on success it replaces `out`
     (a file or a directory) in one rename, on failure it is removed and `out` is untouched."""
-    check_output(out, overwrite)
+    check_output(out, overwrite, directory=directory)
     stage = out.with_name(f".{out.name}.partial-{os.getpid()}")
     _remove(stage)
     if directory:
