@@ -68,11 +68,18 @@ def classify_article(
         return (
             SOFT_404 if find_marker(visible_text(html), profile.markers.soft_404) else NOT_ARTICLE
         )
-    if not title or names_another_page(html, profile):
+    if not title or names_another_page(html, profile) or ends_mid_tag(html):
         return NOT_ARTICLE
     if not from_template and other_stories >= LISTING_MIN_STORIES:
         return NOT_ARTICLE  # a listing (the home page served for any path, say)
     return ARTICLE
+
+
+def ends_mid_tag(html: str) -> bool:
+    """The page stops inside a tag: cut off in transfer or by the server, so what was
+    extracted is a fragment of the story, never a version of it."""
+    tail = html.rstrip()
+    return tail.rfind("<") > tail.rfind(">")
 
 
 def names_another_page(html: str, profile: SiteProfile) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,9 +71,20 @@ def open_for_writing(db: str) -> None:
     if db in (DEFAULT_DB, DEMO_DB):
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        Store(path).close()
+        store = Store(path)
     except StoreError as exc:
         raise InputError(str(exc)) from None
+    try:
+        # Opening an up-to-date database writes nothing: rewrite one header field to its own
+        # value and roll back, so a read-only file fails here, not inside the crawl.
+        version = store.db.execute("PRAGMA user_version").fetchone()[0]
+        store.db.execute("BEGIN IMMEDIATE")
+        store.db.execute(f"PRAGMA user_version = {int(version)}")
+        store.db.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        raise InputError(f"cannot write {path}: {exc}") from None
+    finally:
+        store.close()
 
 
 def parse_overrides(pairs: tuple[str, ...]) -> dict[str, Any]:

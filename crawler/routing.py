@@ -50,3 +50,12 @@ def parse_connect_to(values: Iterable[str]) -> dict[str, Route]:
             raise ConnectToError(f"--connect-to {host}: given twice")
         routes[host] = Route(host=host, scheme=parts.scheme, netloc=parts.netloc)
     return routes
+
+
+def logical_text(text: str, routes: dict[str, Route], scheme: str = "https") -> str:
+    """A message naming transport addresses (`http://127.0.0.1:8001/x`, `127.0.0.1:8001`)
+    with the logical hosts instead, so errors stored in the archive name the site's URLs."""
+    for route in routes.values():
+        text = text.replace(f"{route.scheme}://{route.netloc}", f"{scheme}://{route.host}")
+        text = text.replace(route.netloc, route.host)
+    return text

@@ -50,8 +50,13 @@ SPIDER_MIDDLEWARES = {"scrapy.spidermiddlewares.depth.DepthMiddleware": None}
 # With --jobdir, pending requests live on disk; Scrapy's own file queues do not survive a
 # SIGKILL, these SQLite ones do.
 SCHEDULER_DISK_QUEUE = "crawler.queues.SqliteRequestQueue"
+SCHEDULER = "crawler.scheduler.JobdirScheduler"  # active.json written atomically
 ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
-EXTENSIONS = {"crawler.extensions.ProgressReporter": 500}
+EXTENSIONS = {
+    "crawler.extensions.ProgressReporter": 500,
+    # spider.state is unused, and its pickle, written at close, is torn by a kill then.
+    "scrapy.extensions.spiderstate.SpiderState": None,
+}
 
 # --- newsmirror -----------------------------------------------------------------------------
 NEWSMIRROR_DB = "data/newsmirror.db"

@@ -44,6 +44,7 @@ from crawler.items import (
 from crawler.links import feed_links, page_links
 from crawler.middlewares import AlreadyAnswered, BudgetExhausted, OffProfileRequest
 from crawler.profiles import SiteProfile, load_profile
+from crawler.routing import Route, logical_text, parse_connect_to
 from crawler.state import CrawlState
 from crawler.window import Window, parse_id_range
 
@@ -113,6 +114,7 @@ class MirrorSpider(scrapy.Spider):
             raise ValueError(f"profile {self.profile.name} has no article.id_path to backfill by")
         self.candidates: set[str] = set()  # foreign hosts reported this run
         self.distributed = False  # a fleet worker (set from settings in from_crawler)
+        self.routes: dict[str, Route] = {}  # --connect-to, to name hosts in error messages
         self.worker_index, self.worker_count = 0, 1
         self.host_policy = HostBook(self.profile)
         self.archive = CrawlState()
@@ -135,6 +137,7 @@ class MirrorSpider(scrapy.Spider):
         kwargs.setdefault("backfill_ids", settings.get("NEWSMIRROR_BACKFILL_IDS") or None)
         spider: Self = super().from_crawler(crawler, *args, **kwargs)
         spider.distributed = settings.getbool("NEWSMIRROR_DISTRIBUTED")
+        spider.routes = parse_connect_to(settings.getlist("NEWSMIRROR_CONNECT_TO"))
         spider.worker_index = settings.getint("NEWSMIRROR_WORKER_INDEX")
         spider.worker_count = max(1, settings.getint("NEWSMIRROR_WORKER_COUNT", 1))
         days = settings.getfloat("NEWSMIRROR_RECHECK_DAYS", DEFAULT_RECHECK_DAYS)
@@ -581,7 +584,9 @@ class MirrorSpider(scrapy.Spider):
             fetched_at=utc_now(),
             outcome=ERROR,
             page_type=page_type,
-            error=_describe_failure(failure, request),
+            error=logical_text(
+                _describe_failure(failure, request), self.routes, self.profile.scheme
+            ),
             article_key=request.meta.get("story_key"),
             request_id=request.meta.get("fleet_id"),
             story_known=request.meta.get("story_known", False),

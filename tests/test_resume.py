@@ -89,3 +89,19 @@ def test_killed_and_resumed_crawl_equals_an_uninterrupted_one(tmp_path: Path) ->
         for row in sqlite_utils.Database(db).execute("SELECT status FROM crawl_runs ORDER BY id")
     ]
     assert runs == ["interrupted"] * len(KILL_POINTS) + ["finished"]
+
+
+def test_a_jobdir_torn_by_a_kill_during_close_still_resumes(tmp_path: Path) -> None:
+    """A kill while Scrapy writes its queue state at close leaves it torn: the next run
+    must still start, and finish the crawl."""
+    jobdir = tmp_path / "job"
+    (jobdir / "requests.queue").mkdir(parents=True)
+    (jobdir / "requests.queue" / "active.json").write_text('{"0": ', encoding="utf-8")
+    (jobdir / "spider.state").write_bytes(b"\x80\x04")  # a pickle cut short
+    db = tmp_path / "torn.db"
+    with serve(build_site(ReplayConfig(stories=20))) as server:
+        args = [sys.executable, "-m", "crawler", "crawl", "presstv", *connect_args(server)]
+        args += [*FAST, "--db", str(db), "--jobdir", str(jobdir)]
+        result = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sqlite_utils.Database(db).table("articles").count > 0
