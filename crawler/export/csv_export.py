@@ -15,7 +15,7 @@ from typing import Any
 
 from crawler.export.history import HISTORY_COLUMNS, RowCounts, iter_pages
 from crawler.export.selection import Selection, article_columns
-from crawler.export.single import export_file
+from crawler.export.single import story_exporter
 from crawler.storage import Store
 
 FORMAT = "csv"
@@ -46,21 +46,12 @@ def write_csv(
     return counts.as_dict()
 
 
-def export(
-    store: Store,
-    db_path: Path,
-    selection: Selection,
-    out: Path,
-    *,
-    overwrite: bool,
-    with_history: bool,
-) -> dict[str, Any]:
-    return export_file(
-        export_format=FORMAT,
-        db_path=db_path,
-        selection=selection,
-        out=out,
-        overwrite=overwrite,
-        write=lambda path: write_csv(store, selection, path, with_history=with_history),
-        extra={"with_history": with_history, "encoding": "utf-8-sig", "dialect": "RFC 4180"},
-    )
+export = story_exporter(
+    FORMAT,
+    write_csv,
+    lambda with_history: {
+        "with_history": with_history,
+        "encoding": "utf-8-sig",
+        "dialect": "RFC 4180",
+    },
+)

@@ -8,7 +8,7 @@ from typing import Any
 
 from crawler.export.history import RowCounts, iter_pages
 from crawler.export.selection import Selection
-from crawler.export.single import export_file
+from crawler.export.single import story_exporter
 from crawler.storage import Store
 
 FORMAT = "jsonl"
@@ -41,21 +41,4 @@ def write_jsonl(
     return counts.as_dict()
 
 
-def export(
-    store: Store,
-    db_path: Path,
-    selection: Selection,
-    out: Path,
-    *,
-    overwrite: bool,
-    with_history: bool,
-) -> dict[str, Any]:
-    return export_file(
-        export_format=FORMAT,
-        db_path=db_path,
-        selection=selection,
-        out=out,
-        overwrite=overwrite,
-        write=lambda path: write_jsonl(store, selection, path, with_history=with_history),
-        extra={"with_history": with_history},
-    )
+export = story_exporter(FORMAT, write_jsonl, lambda with_history: {"with_history": with_history})

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from crawler.export.history import RowCounts, iter_pages, version_columns
 from crawler.export.selection import Selection, article_columns
-from crawler.export.single import export_file
+from crawler.export.single import story_exporter
 from crawler.storage import Store
 
 FORMAT = "parquet"
@@ -116,21 +116,8 @@ def write_parquet(
     return counts.as_dict()
 
 
-def export(
-    store: Store,
-    db_path: Path,
-    selection: Selection,
-    out: Path,
-    *,
-    overwrite: bool,
-    with_history: bool,
-) -> dict[str, Any]:
-    return export_file(
-        export_format=FORMAT,
-        db_path=db_path,
-        selection=selection,
-        out=out,
-        overwrite=overwrite,
-        write=lambda path: write_parquet(store, selection, path, with_history=with_history),
-        extra={"with_history": with_history, "row_group_size": ROW_GROUP},
-    )
+export = story_exporter(
+    FORMAT,
+    write_parquet,
+    lambda with_history: {"with_history": with_history, "row_group_size": ROW_GROUP},
+)

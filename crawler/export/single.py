@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from crawler.export.manifest import build_manifest, write_manifest
 from crawler.export.output import check_output, staged
 from crawler.export.selection import Selection
+from crawler.storage import Store
 
 MANIFEST_SUFFIX = ".manifest.json"
 
@@ -54,3 +55,39 @@ def export_file(
         out.unlink(missing_ok=True)
         raise
     return manifest
+
+
+class StoryWriter(Protocol):
+    def __call__(
+        self, store: Store, selection: Selection, path: Path, *, with_history: bool
+    ) -> Mapping[str, int]: ...
+
+
+def story_exporter(
+    export_format: str,
+    write: StoryWriter,
+    extra: Callable[[bool], Mapping[str, Any]],
+) -> Callable[..., dict[str, Any]]:
+    """The `export` function of a format that writes the stories to one file with `write`;
+    `extra(with_history)` adds the format's own facts to the manifest."""
+
+    def export(
+        store: Store,
+        db_path: Path,
+        selection: Selection,
+        out: Path,
+        *,
+        overwrite: bool,
+        with_history: bool,
+    ) -> dict[str, Any]:
+        return export_file(
+            export_format=export_format,
+            db_path=db_path,
+            selection=selection,
+            out=out,
+            overwrite=overwrite,
+            write=lambda path: write(store, selection, path, with_history=with_history),
+            extra=extra(with_history),
+        )
+
+    return export
