@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -59,3 +60,26 @@ def run_newsmirror(
         env={**os.environ, "COLUMNS": "200"},
         check=False,
     )
+
+
+def recheck_window(site: ReplaySite) -> str:
+    """--recheck-days covering a week of the replay site's calendar, whatever day tests run."""
+    behind = dt.datetime.now(dt.UTC) - site.at_phase(2).truth.now
+    return f"{behind.total_seconds() / 86400 + 7:.3f}"
+
+
+def crawl_phases(path: Path, server: ReplayServer, site: ReplaySite) -> None:
+    """Crawl phase 1, then phase 2 (a day later: edits on the primary, removals, a seizure)."""
+    for phase in (1, 2):
+        server.set_phase(phase)
+        result = run_newsmirror(
+            "crawl", "presstv", "--db", str(path), *connect_args(server), *FAST,
+            "--recheck-days", recheck_window(site),
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+
+
+def crawl_two_phases(path: Path, site: ReplaySite) -> None:
+    """`crawl_phases` on a replay server of its own."""
+    with serve(site) as server:
+        crawl_phases(path, server, site)

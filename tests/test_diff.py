@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from crawler.replay import ReplayConfig, ReplaySite, build_site, serve
+from crawler.replay import ReplayConfig, ReplaySite, build_site
 from crawler.storydiff import INSERT, word_diff
-from tests.conftest import FAST, connect_args, run_newsmirror
+from tests.conftest import crawl_two_phases, run_newsmirror
 
 pytestmark = pytest.mark.crawl
 
@@ -22,21 +21,6 @@ PRIMARY, UK = "www.presstv.ir", "www.presstv.co.uk"
 class Archive:
     path: Path
     site: ReplaySite
-
-
-def crawl_two_phases(path: Path, site: ReplaySite) -> None:
-    """Crawl phase 1, then phase 2 (a day later: edits on the primary, removals, a seizure)."""
-    # Recheck a week of the replay site's calendar, whatever day the tests run.
-    behind = dt.datetime.now(dt.UTC) - site.at_phase(2).truth.now
-    recheck = f"{behind.total_seconds() / 86400 + 7:.3f}"
-    with serve(site) as server:
-        for phase in (1, 2):
-            server.set_phase(phase)
-            result = run_newsmirror(
-                "crawl", "presstv", "--db", str(path), *connect_args(server), *FAST,
-                "--recheck-days", recheck,
-            )  # fmt: skip
-            assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture(scope="module")

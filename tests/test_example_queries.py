@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from crawler.serve import (
     table_docs,
 )
 from crawler.storage import Store
-from tests.conftest import FAST, connect_args, run_newsmirror
+from tests.conftest import FAST, connect_args, crawl_phases, run_newsmirror
 
 pytestmark = pytest.mark.crawl
 
@@ -42,17 +41,8 @@ class Archive:
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     site = build_site(CONFIG)
     path = tmp_path_factory.mktemp("examples") / "archive.db"
-    # Recheck a week of the replay site's calendar, whatever day the tests run.
-    behind = dt.datetime.now(dt.UTC) - site.at_phase(2).truth.now
-    recheck = f"{behind.total_seconds() / 86400 + 7:.3f}"
     with serve(site) as server:
-        for phase in (1, 2):
-            server.set_phase(phase)
-            result = run_newsmirror(
-                "crawl", "presstv", "--db", str(path), *connect_args(server), *FAST,
-                "--recheck-days", recheck,
-            )  # fmt: skip
-            assert result.returncode == 0, result.stderr
+        crawl_phases(path, server, site)
         # A run stopped by its time limit, for the query on runs that did not finish.
         result = run_newsmirror(
             "crawl", "presstv", "--db", str(path), *connect_args(server), *FAST,

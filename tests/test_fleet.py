@@ -67,6 +67,14 @@ def _reference(tmp_path: Path, server: ReplayServer) -> dict[str, Any]:
     return _summary(db)
 
 
+def _fleet_crawl(
+    redis_url: str, db: Path, server: ReplayServer, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """`crawl --redis --workers 3 --db`: three workers and the writer on this machine."""
+    args = ["--redis", redis_url, "--workers", "3", "--db", str(db), *connect_args(server)]
+    return run_newsmirror("crawl", "presstv", *args, *FAST, *extra, timeout=300)
+
+
 def _captures(db: Path) -> int:
     try:
         return int(sqlite_utils.Database(db).execute("SELECT count(*) FROM captures").fetchone()[0])
@@ -79,19 +87,7 @@ def test_a_fleet_of_three_workers_and_a_writer_equals_one_crawl(
 ) -> None:
     want = _reference(tmp_path, replay_server)
     db = tmp_path / "fleet.db"
-    result = run_newsmirror(
-        "crawl",
-        "presstv",
-        "--redis",
-        redis_url,
-        "--workers",
-        "3",
-        "--db",
-        str(db),
-        *connect_args(replay_server),
-        *FAST,
-        timeout=300,
-    )
+    result = _fleet_crawl(redis_url, db, replay_server)
     assert result.returncode == 0, result.stderr
     _same(_summary(db), want)
     client = redis.Redis.from_url(redis_url)
@@ -164,23 +160,13 @@ def _worker_of(launcher: subprocess.Popen[bytes]) -> int:
 def test_per_host_delay_holds_across_the_fleet(tmp_path: Path, redis_url: str) -> None:
     delay = 0.12
     with serve(build_site(ReplayConfig(stories=20))) as server:
-        result = run_newsmirror(
-            "crawl",
-            "presstv",
-            "--redis",
-            redis_url,
-            "--workers",
-            "3",
-            "--db",
-            str(tmp_path / "polite.db"),
-            *connect_args(server),
-            *FAST,
+        politeness = [
             "--set",
             f"DOWNLOAD_DELAY={delay}",
             "--set",
             "CONCURRENT_REQUESTS_PER_DOMAIN=1",
-            timeout=300,
-        )
+        ]
+        result = _fleet_crawl(redis_url, tmp_path / "polite.db", server, *politeness)
         hits = list(server.requests)
     assert result.returncode == 0, result.stderr
     for host in {hit.host for hit in hits}:
@@ -203,21 +189,7 @@ def test_backfill_by_a_fleet_asks_each_id_once_per_host(tmp_path: Path, redis_ur
         routes = connect_args(server)
         assert run_newsmirror("crawl", "presstv", "--db", str(db), *routes, *FAST).returncode == 0
         server.clear_requests()
-        result = run_newsmirror(
-            "crawl",
-            "presstv",
-            "--redis",
-            redis_url,
-            "--workers",
-            "3",
-            "--db",
-            str(db),
-            *routes,
-            *FAST,
-            "--backfill-ids",
-            f"{first}-{last}",
-            timeout=300,
-        )
+        result = _fleet_crawl(redis_url, db, server, "--backfill-ids", f"{first}-{last}")
         hits = list(server.requests)
     assert result.returncode == 0, result.stderr
     asked = collections.Counter(

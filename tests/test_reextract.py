@@ -12,8 +12,7 @@ import pytest
 
 import crawler.sites
 from crawler.replay import ReplayConfig, build_site
-from tests.conftest import run_newsmirror
-from tests.test_diff import crawl_two_phases
+from tests.conftest import crawl_two_phases, run_newsmirror
 
 pytestmark = pytest.mark.crawl
 

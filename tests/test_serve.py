@@ -23,8 +23,8 @@ import pytest
 
 from crawler.replay import ReplayConfig, ReplaySite, build_site
 from crawler.storage import Store
-from tests.conftest import REPO, run_newsmirror
-from tests.test_diff import crawl_two_phases, edited
+from tests.conftest import REPO, crawl_two_phases, run_newsmirror
+from tests.test_diff import edited
 
 pytestmark = pytest.mark.crawl
 
