@@ -36,9 +36,10 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Known vulnerabilities in the pinned dependencies (needs network access to the advisory service).
+# Known vulnerabilities in the pinned dependencies (needs network access to the advisory
+# service). --strict: a pin the service cannot look up fails the audit instead of passing.
 audit: setup
-	$(BIN)/pip-audit --requirement requirements.lock --disable-pip --no-deps --progress-spinner off
+	$(BIN)/pip-audit --strict --requirement requirements.lock --disable-pip --no-deps --progress-spinner off
 
 bench: setup
 	$(BIN)/python -m bench

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,9 @@ def _parser(encoding: str | None) -> lxml_html.HTMLParser:
     )
 
 
+_NOT_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def parse_html(html: str | bytes) -> etree._Element | None:
     """Parse a page once. Bytes are decoded by BOM, then <meta charset>, then UTF-8 (w3lib),
     and lxml always gets text, so an in-page declaration cannot contradict the decoding.
@@ -48,8 +52,10 @@ def parse_html(html: str | bytes) -> etree._Element | None:
         text = html
     else:
         return None
-    if "\x00" in text:  # libxml2 stops at NUL
-        text = text.replace("\x00", "")
+    # libxml2 stops at NUL, and lxml refuses the other C0 controls in text set back on the
+    # tree (a tail kept when boilerplate goes): none is text; vertical tab and form feed are
+    # whitespace.
+    text = _NOT_TEXT_RE.sub(lambda m: " " if m[0] in "\x0b\x0c" else "", text)
     if not text or text.isspace():
         return None
     try:

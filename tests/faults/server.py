@@ -255,6 +255,18 @@ def body(
     return fault
 
 
+def rendered(make: Callable[[dict[str, str], bytes], bytes], content_type: str) -> Fault:
+    """Answer 200 with a body made when asked, from the loopback origin of every host (known
+    only once the servers listen) and the replay site's own answer for the path."""
+
+    def fault(handler: _Handler, host: str, path: str) -> None:
+        owner = handler.server.owner
+        _, _, original = owner.site.respond(host, path)
+        handler.answer(200, [("Content-Type", content_type)], make(owner.origins, original))
+
+    return fault
+
+
 def transform(change: Callable[[bytes], bytes], content_type: str | None = None) -> Fault:
     """The replay site's own answer, its body changed (truncated, re-encoded...)."""
 

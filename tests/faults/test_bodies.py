@@ -6,6 +6,7 @@ and pages built to hurt (script, SQL-like text, NUL bytes, a 1 MB title, 100,000
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 
 import brotli  # type: ignore[import-untyped]
@@ -43,6 +44,8 @@ def _cut_mid_tag(page: bytes) -> bytes:
 
 
 JUNK = random.Random(6).randbytes(64 * 1024)
+# C0 controls other than tab, newline and carriage return: never text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 SQL = b"Robert'); DROP TABLE articles;-- \" OR 1=1 --"
 # case -> (fault, outcomes the primary's capture may have, whether the primary's copy may
 # differ from the truth: hostile pages are new versions, stored as text)
@@ -81,6 +84,10 @@ HOSTILE: dict[str, Fault] = {
         lambda b: _in_body(b"<p>He wrote: " + SQL + b"</p>")(_title(b"Title " + SQL)(b))
     ),
     "nul_bytes": transform(_in_body(b"<p>Nul\0bytes\0here.</p>")),
+    # C0 controls after an element extraction removes (found by atheris).
+    "control_characters": transform(
+        _in_body(b'<div class="share">Share</div>\x01Tail\x1d text.<p>Bell\x07 here.</p>')
+    ),
     "mixed_encodings": transform(_in_body(b"<p>Caf\xe9 cr\xe8me, latin-1 in utf-8.</p>")),
     "one_megabyte_title": transform(_title(b"Huge " * 210_000)),
     "hundred_thousand_paragraphs": transform(_in_body(b"<p>Word.</p>" * 100_000)),
@@ -107,6 +114,9 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> tuple[ReplaySite, Crawl]
         f"DOWNLOAD_MAXSIZE={MAXSIZE}",
         "--set",
         f"DOWNLOAD_WARNSIZE={WARNSIZE}",
+        # No case here hangs: big pages get time to arrive on a loaded machine.
+        "--set",
+        "DOWNLOAD_TIMEOUT=20",
     )
     return site, run
 
@@ -205,9 +215,13 @@ def test_hostile_content_is_stored_as_text(faulty: tuple[ReplaySite, Crawl], cas
         )
         assert SQL.decode() in version["body"]
         assert SQL.decode() in version["title"]
-    # Found again by full-text search: the FTS index kept in step with the hostile row.
+    if case == "control_characters":
+        texts = run.db.query("SELECT title, body FROM versions WHERE article_key = ?", [key])
+        assert not [t for t in texts if CONTROL.search(f"{t['title']}{t['body']}")]
+    # Found again by full-text search: the FTS index kept in step with the hostile row (by a
+    # word of the title it stored: a hostile page may have changed the title).
+    word = re.sub(r"\W", "", str(run.article(key)["title"]).split()[0])  # type: ignore[index]
     (hits,) = run.db.query(
-        "SELECT count(*) AS n FROM articles_fts WHERE articles_fts MATCH ?",
-        ['"' + site.stories[STORY[case] - 1].title.split()[0] + '"'],
+        "SELECT count(*) AS n FROM articles_fts WHERE articles_fts MATCH ?", [f'"{word}"']
     )
     assert hits["n"] >= 1

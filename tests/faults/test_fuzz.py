@@ -69,5 +69,15 @@ def test_feed_and_sitemap_parsers_never_raise(body: bytes) -> None:
     robots_sitemaps(body.decode("utf-8", "replace"))
 
 
+def test_control_characters_after_removed_boilerplate_never_raise() -> None:
+    # Found by atheris: lxml refuses a C0 control in a tail joined onto the previous element.
+    page = (
+        '<html><body><article><h1>T</h1><div class="share">s</div>\x01after\x0bit'
+        f"<p>{'Words here. ' * 40}</p></article></body></html>"
+    )
+    result = extract_article(page, "https://www.presstv.ir/Detail/2026/01/01/1/x", PROFILE)
+    assert "after it" in (result["body"] or "")
+
+
 def test_fuzz_examples_are_tallied(trials: Tally) -> None:
     trials.extra_trials = trials.extra_passed = 3 * FUZZ.max_examples
