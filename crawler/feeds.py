@@ -22,14 +22,14 @@ class Entry:
     date: str | None = None
 
 
-def _parser() -> etree.XMLParser:
+def _parser(*, recover: bool = True) -> etree.XMLParser:
     # No entity expansion, no DTD loading, no network: XML from the web is hostile.
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         huge_tree=False,
-        recover=True,
+        recover=recover,
     )
 
 
@@ -62,6 +62,31 @@ def _root(body: bytes) -> etree._Element | None:
     return root
 
 
+FEED_ROOTS = frozenset({"rss", "RDF", "feed"})
+SITEMAP_ROOTS = frozenset({"sitemapindex", "urlset"})
+
+
+def xml_problem(body: bytes, page_type: str) -> str | None:
+    """Why a feed or sitemap gives nothing to follow (one line for its capture's error), or
+    None when it is one."""
+    data = maybe_gunzip(body).strip()
+    if not data:
+        return "empty document" if not body.strip() else "not readable (bad gzip)"
+    root = _root(data)
+    if root is None:
+        return "not well-formed XML"
+    try:
+        etree.fromstring(data, parser=_parser(recover=False))
+    except etree.XMLSyntaxError as exc:
+        # Read as far as it goes (what it names is followed), but it is broken.
+        return f"not well-formed XML: {str(exc)[:200]}"
+    name = _local(root.tag)
+    expected = FEED_ROOTS if page_type == "feed" else SITEMAP_ROOTS
+    if name not in expected:
+        return f"not a {page_type}: root element <{name}>"
+    return None
+
+
 def robots_sitemaps(text: str) -> list[str]:
     """The URLs of `Sitemap:` lines in a robots.txt, in order, without duplicates."""
     found: list[str] = []
@@ -79,7 +104,7 @@ def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
     if root is None:
         return "invalid", []
     kind = _local(root.tag)
-    if kind not in ("sitemapindex", "urlset"):
+    if kind not in SITEMAP_ROOTS:
         return "invalid", []
     entries = []
     for child in root:

@@ -27,7 +27,7 @@ from crawler.classify import (
 )
 from crawler.clock import utc_now
 from crawler.extraction import extract_article
-from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
+from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps, xml_problem
 from crawler.hosts import SAME_PAGE_PATHS, HostBook, probe_path
 from crawler.items import (
     ARTICLE,
@@ -480,6 +480,9 @@ class MirrorSpider(scrapy.Spider):
             capture.outcome = classify_listing(text, self.profile)
         else:
             capture.outcome = LISTING
+        if page_type in ("feed", "sitemap") and response.status == 200:
+            # Kept as fetched, but an operator must see that it named nothing.
+            capture.error = xml_problem(response.body, page_type)
         if capture.outcome == SEIZED:
             yield from self._give_up(capture.host, "seized", f"seizure notice at {response.url}")
             yield capture
