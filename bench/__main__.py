@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    crawl_memory,
     crawl_speed,
     export_speed,
     extraction_quality,
@@ -174,6 +175,9 @@ on this class of machine: 1.10 ms/story at 1M against 1.16 at 10k CPU, 173 MB pe
 
 Last size against the first: **{near["flatness"]:.2f}×**; planted copies found:
 {near["planted_found"]} of {near["planted"]}, false links: {near["false_links"]}.
+{crawl_memory.render_section(results["memory"])}
+
+What dominated the hot paths and what was changed, before and after: [profiling.md](profiling.md).
 {render_fleet(results["fleet"], runs)}
 {export_speed.render_section(results["export"])}
 {extraction_quality.render_section(results["quality"])}"""
@@ -221,6 +225,8 @@ def run(
     incremental = incremental_requests.measure(5000)
     log(f"near-duplicate index at {', '.join(f'{n:,}' for n in neardup_sizes)} stories ...")
     neardup = neardup_speed.measure(sizes=neardup_sizes)
+    log("crawl memory: 2,000 and 20,000 pages ...")
+    memory = crawl_memory.measure()
     log("fleet scaling: 1, 2 and 4 workers ...")
     fleet = fleet_scaling.measure(repeat=runs)
     log("export throughput and memory at 10,000 and 100,000 stories ...")
@@ -240,6 +246,7 @@ def run(
         "storage": storage,
         "incremental": incremental,
         "neardup": neardup,
+        "memory": memory,
         "fleet": fleet,
         "export": export,
         "quality": quality,

@@ -66,13 +66,15 @@ import sqlite3
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
+
+from crawler import minhash
 
 # Invisible characters that str.split() does not treat as whitespace but that templates
 # and CMSs sprinkle into text (zero-width space, word joiner, BOM). ZWNJ (U+200C) is left
@@ -112,13 +114,11 @@ WINDOW_DAYS = 3.0
 MIN_SHINGLES = 20
 SERIES_DAYS = 3  # a title published on this many different days is a recurring series
 LSH_WEIGHTS = (0.05, 0.95)  # false positive, false negative weights for the band choice
-SEED = 1  # datasketch permutation seed: stored band hashes depend on it
 # How text becomes band hashes. Change it whenever shingling or hashing changes: a database
 # indexed another way is rebuilt on its next update().
 METHOD = "newsmirror-1: casefolded words, crc32 x position, datasketch affine32 seed 1"
 
 _WORD_RE = re.compile(r"[\w\u200c]+")  # ZWNJ is part of a Persian word, not a break
-_U32 = np.uint64(32)
 _CHUNK = 500  # keys per IN (...) query and per rebuild page
 
 
@@ -252,20 +252,20 @@ class NearDuplicateConfig:
         return ts // max(self.window_seconds, 1)
 
 
+# datasketch's optimiser's answer for the defaults (tests/test_dedupe.py checks it), so that
+# opening a new database does not import datasketch and scipy (about a second).
+_KNOWN_LSH_PARAMS = {(THRESHOLD, NUM_PERM, LSH_WEIGHTS): (9, 14)}
+
+
 @functools.lru_cache(maxsize=16)
 def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    from datasketch import MinHashLSH  # noqa: PLC0415 - a 1 s import only writers need
+    known = _KNOWN_LSH_PARAMS.get((threshold, num_perm, LSH_WEIGHTS))
+    if known is not None:
+        return known
+    from datasketch import MinHashLSH  # noqa: PLC0415 - a 1 s import, for other parameters
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
     return int(lsh.b), int(lsh.r)
-
-
-@functools.lru_cache(maxsize=4)
-def _permutations(num_perm: int) -> Any:
-    """datasketch's permutation parameters, made once per process and shared by signatures."""
-    from datasketch import MinHash  # noqa: PLC0415 - see _lsh_params
-
-    return MinHash(num_perm=num_perm, seed=SEED, scheme="affine32").permutations
 
 
 class _Entry(NamedTuple):
@@ -274,6 +274,14 @@ class _Entry(NamedTuple):
     id: int
     published_ts: int | None
     bands: bytes | None
+
+
+class Sketch(NamedTuple):
+    """What a text is indexed by: its shingle fingerprints, and its band hashes when it has
+    enough shingles (None otherwise)."""
+
+    fingerprints: npt.NDArray[np.uint64]
+    bands: list[int] | None
 
 
 class _Candidate(NamedTuple):
@@ -390,13 +398,14 @@ class NearDuplicateIndex:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def update(self, keys: Iterable[str]) -> int:
+    def update(self, keys: Iterable[str], sketches: Mapping[str, Sketch] | None = None) -> int:
         """Index the stories among `keys` whose row is new or shows other text or another date
         than when it was indexed, and fix every duplicate_of that depends on them.
 
         Store.write_captures calls this with every story its batch touched. A database never
         indexed (created before the index existed, or indexed by other code) is rebuilt
-        whole instead. Returns how many stories were (re)indexed.
+        whole instead. Returns how many stories were (re)indexed. `sketches` (from sketch())
+        saves computing the texts it holds again.
         """
         wanted = sorted(set(keys))
         if not wanted:
@@ -410,7 +419,7 @@ class NearDuplicateIndex:
                 sql = _CHANGED_ROWS.format(marks=", ".join("?" for _ in chunk))
                 rows.extend(self.conn.execute(sql, chunk).fetchall())
             for key, body, published_at, chash in rows:
-                self._place(key, body, published_at, chash)
+                self._place(key, body, published_at, chash, (sketches or {}).get(body or ""))
         return len(rows)
 
     def assign(self, key: str, body: str | None, published_at: str | None) -> str | None:
@@ -457,7 +466,12 @@ class NearDuplicateIndex:
         return False
 
     def _place(
-        self, key: str, body: str | None, published_at: str | None, chash: str | None
+        self,
+        key: str,
+        body: str | None,
+        published_at: str | None,
+        chash: str | None,
+        sketch: Sketch | None = None,
     ) -> str | None:
         """(Re)index one story and bring every duplicate_of it affects up to date."""
         conn = self.conn
@@ -466,11 +480,13 @@ class NearDuplicateIndex:
         if old is not None:
             self._drop_bands(old)
             dependents = [row[0] for row in conn.execute(_DEPENDENTS, [key])]
-        fingerprints = shingle_fingerprints(body, self.config.shingle_words)
+        if sketch is None:
+            sketch = Sketch(shingle_fingerprints(body, self.config.shingle_words), None)
+        fingerprints = sketch.fingerprints
         ts = published_seconds(published_at)
         bands: list[int] | None = None
         if ts is not None and fingerprints.size >= self.config.min_shingles:
-            bands = self._bands(fingerprints)
+            bands = sketch.bands if sketch.bands is not None else self._bands(fingerprints)
         blob = struct.pack(f"<{len(bands)}q", *bands) if bands is not None else None
         (story_id,) = conn.execute(
             _UPSERT_ENTRY, [key, chash, published_at, ts if bands else None, blob]
@@ -543,30 +559,26 @@ class NearDuplicateIndex:
     def _bands(self, fingerprints: npt.NDArray[np.uint64]) -> list[int]:
         """The story's LSH band hashes: its MinHash signature cut into bands, each hashed with
         its band number to one signed 64-bit integer (what SQLite stores)."""
-        from datasketch import MinHash  # noqa: PLC0415 - see _lsh_params
-
         config = self.config
-        signature = MinHash(
-            num_perm=config.num_perm,
-            seed=SEED,
-            hashfunc=int,  # the fingerprints' top 32 bits are the hash values
-            permutations=_permutations(config.num_perm),
-            scheme="affine32",
-        )
-        signature.update_batch((fingerprints >> _U32).tolist())
-        values = np.asarray(signature.hashvalues, dtype="<u4")
-        rows = config.band_rows
-        return [
-            int.from_bytes(
-                hashlib.blake2b(
-                    band.to_bytes(4, "little") + values[band * rows : (band + 1) * rows].tobytes(),
-                    digest_size=8,
-                ).digest(),
-                "little",
-                signed=True,
-            )
-            for band in range(config.bands)
+        signature = minhash.signatures([fingerprints], config.num_perm)[0]
+        return minhash.band_hashes(signature, config.bands, config.band_rows)
+
+    def sketch(self, bodies: Iterable[str | None]) -> dict[str, Sketch]:
+        """Fingerprints and band hashes of many texts at once, by text, for update(): no
+        database access, so a writer can compute them in a thread while SQLite works."""
+        config = self.config
+        sketches: dict[str, Sketch] = {}
+        for body in bodies:
+            if body and body not in sketches:
+                sketches[body] = Sketch(shingle_fingerprints(body, config.shingle_words), None)
+        usable = [
+            body for body, s in sketches.items() if s.fingerprints.size >= config.min_shingles
         ]
+        rows = minhash.signatures([sketches[body].fingerprints for body in usable], config.num_perm)
+        for body, signature in zip(usable, rows, strict=True):
+            bands = minhash.band_hashes(signature, config.bands, config.band_rows)
+            sketches[body] = Sketch(sketches[body].fingerprints, bands)
+        return sketches
 
     def _similar(
         self,

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 from bench.neardup_speed import measure
+from crawler import minhash
 from crawler.dedupe import (
+    LSH_WEIGHTS,
+    NUM_PERM,
+    THRESHOLD,
     NearDuplicateConfig,
     NearDuplicateConfigError,
     NearDuplicateIndex,
@@ -445,6 +449,36 @@ def test_bands_and_rows_come_from_datasketch_and_favour_recall() -> None:
     assert config.bands * config.band_rows <= config.num_perm
     found_at_threshold = 1 - (1 - 0.9**config.band_rows) ** config.bands
     assert found_at_threshold >= 0.85
+
+
+def test_default_bands_and_rows_are_datasketchs_choice() -> None:
+    from datasketch import MinHashLSH  # noqa: PLC0415 - only this test needs the optimiser
+
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, weights=LSH_WEIGHTS)
+    config = NearDuplicateConfig.choose()
+    assert (config.bands, config.band_rows) == (lsh.b, lsh.r)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_signatures_equal_datasketch_affine32_minhash(seed: int) -> None:
+    import numpy as np  # noqa: PLC0415
+    from datasketch import MinHash  # noqa: PLC0415
+
+    sets = [shingle_fingerprints(text(seed * 10 + n, words=50 + 200 * n)) for n in range(3)]
+    for fingerprints, signature in zip(sets, minhash.signatures(sets, 128), strict=True):
+        expected = MinHash(num_perm=128, seed=minhash.SEED, hashfunc=int, scheme="affine32")
+        expected.update_batch((fingerprints >> np.uint64(32)).tolist())
+        assert signature.tolist() == np.asarray(expected.hashvalues).tolist()
+
+
+def test_sketches_give_the_bands_computed_one_text_at_a_time(tmp_path: Path) -> None:
+    with Store(tmp_path / "archive.db") as store:
+        index = NearDuplicateIndex(store.db)
+        bodies = [text(1), text(2), "too short", None]
+        sketches = index.sketch(bodies)
+        assert set(sketches) == {text(1), text(2), "too short"}
+        assert sketches[text(1)].bands == index._bands(shingle_fingerprints(text(1)))
+        assert sketches["too short"].bands is None
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from sqlite_utils import Database
 
@@ -121,6 +121,17 @@ _UPSERT_ARTICLE = _upsert_sql(
     _ARTICLE_COLUMNS,
     ["key"],
     {"duplicate_of": "COALESCE(excluded.duplicate_of, articles.duplicate_of)"},
+)
+# A batch's rebuilt story rows go through a temporary table of this connection (never in the
+# database file), so that one statement moves them into articles: SQLite then indexes every
+# text for FTS in a single call that holds no GIL, while a thread works out the texts' MinHash
+# bands, instead of taking the GIL back after each row.
+_STAGED = "temp.staged_articles"
+_CREATE_STAGED = f"CREATE TEMP TABLE IF NOT EXISTS staged_articles ({', '.join(_ARTICLE_COLUMNS)})"
+_STAGE_ARTICLE = _insert_sql(_STAGED, _ARTICLE_COLUMNS)
+_UPSERT_STAGED = _UPSERT_ARTICLE.replace(
+    f"VALUES ({', '.join('?' for _ in _ARTICLE_COLUMNS)})",
+    f"SELECT {', '.join(_ARTICLE_COLUMNS)} FROM {_STAGED} WHERE true ORDER BY rowid",  # noqa: S608
 )
 _UPDATE_ARTICLE_SEEN = """
 UPDATE articles SET mirrors = ?, version_count = ?, first_seen_at = ?, last_seen_at = ?,
@@ -302,13 +313,26 @@ class _Batch:
         return known
 
 
+_BODY = 3 + _FIELDS.index("body")  # in an articles row: key, site, source_id, then the fields
+
+
+class _StoryRows(NamedTuple):
+    """The rows _write_stories() writes, planned first so their texts can be sketched."""
+
+    touched: list[Story]
+    full: list[tuple[Any, ...]]  # rebuilt rows: _ARTICLE_COLUMNS
+    seen: list[tuple[Any, ...]]  # rows whose text stays: _UPDATE_ARTICLE_SEEN parameters
+    new: int
+    updated: int
+
+
 class Store:
     """An archive database, created and migrated on open unless `readonly`."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self.readonly = readonly
-        self._compressor: ThreadPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None
         conn = _connect(self.path, readonly)
         try:
             with _sqlite_errors(self.path):
@@ -345,8 +369,8 @@ class Store:
                 with _sqlite_errors(self.path):
                     self.db.execute("PRAGMA optimize")
         finally:
-            if self._compressor is not None:
-                self._compressor.shutdown()
+            if self._pool is not None:
+                self._pool.shutdown()
             self.db.close()
 
     def __enter__(self) -> Self:
@@ -561,9 +585,15 @@ class Store:
             for capture in captures:
                 self._plan_capture(batch, run_id, capture)
             raw_rows = self._compress_raw_pages(batch)
-            new_stories, updated = self._write_stories(batch)
+            rows = self._story_rows(batch)
+            # The new texts' shingles and MinHash bands are worked out in a thread while
+            # SQLite indexes the same texts for FTS (it lets go of the GIL meanwhile).
+            self._stage(rows.full)
+            index = NearDuplicateIndex(self.db)
+            sketches = self._workers().submit(index.sketch, [r[_BODY] for r in rows.full])
+            self._write_stories(batch, rows)
             # Links near-duplicates of the new and changed story rows, in this transaction.
-            NearDuplicateIndex(self.db).update(k for k, s in batch.stories.items() if s.touched)
+            index.update((k for k, s in batch.stories.items() if s.touched), sketches.result())
             # Captures reference raw_pages, so the bodies go in first.
             self.db.conn.executemany(_INSERT_RAW, raw_rows.result())
             self.db.conn.executemany(_INSERT_CAPTURE, batch.captures)
@@ -571,8 +601,8 @@ class Store:
             self.db.conn.executemany(_UPSERT_PAGE_VALIDATORS, batch.page_validators)
         return WriteResult(
             captures=len(batch.captures),
-            new_stories=new_stories,
-            updated_stories=updated,
+            new_stories=rows.new,
+            updated_stories=rows.updated,
             new_versions=batch.new_versions,
             gone=batch.gone,
             new_raw_pages=len(raw_rows.result()),
@@ -719,12 +749,16 @@ class Store:
             sql = f"SELECT sha256 FROM raw_pages WHERE sha256 IN ({_marks(chunk)})"  # noqa: S608
             known.update(row[0] for row in self.db.conn.execute(sql, chunk))
         new = [(sha, batch.raw[sha]) for sha in shas if sha not in known]
-        if self._compressor is None:
-            self._compressor = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-zlib")
-        return self._compressor.submit(_raw_page_rows, new)
+        return self._workers().submit(_raw_page_rows, new)
 
-    def _write_stories(self, batch: _Batch) -> tuple[int, int]:
-        """Write versions, article_hosts and the rebuilt story rows; returns (new, updated)."""
+    def _workers(self) -> ThreadPoolExecutor:
+        """Two threads for the work of a batch that needs no database: zlib and MinHash."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(2, thread_name_prefix="newsmirror-writer")
+        return self._pool
+
+    def _story_rows(self, batch: _Batch) -> _StoryRows:
+        """The articles rows the batch rewrites whole, and those whose text stays."""
         touched = [story for story in batch.stories.values() if story.touched]
         chosen = {story.key: story.choose(batch.roles) for story in touched}
         self._load_fields(
@@ -770,11 +804,20 @@ class Store:
                     url,
                 )
             )
+        return _StoryRows(touched, full_rows, seen_rows, new_stories, updated)
+
+    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
+        self.db.conn.execute(_CREATE_STAGED)
+        self.db.conn.executemany(_STAGE_ARTICLE, rows)
+
+    def _write_stories(self, batch: _Batch, rows: _StoryRows) -> None:
+        """Write the story rows, versions and article_hosts."""
         conn = self.db.conn
         # Parents before children: versions and article_hosts reference articles.
-        conn.executemany(_UPSERT_ARTICLE, full_rows)
-        conn.executemany(_UPDATE_ARTICLE_SEEN, seen_rows)
-        self._write_versions(batch, touched)
+        conn.execute(_UPSERT_STAGED)
+        conn.execute(f"DELETE FROM {_STAGED}")  # noqa: S608 - a constant name
+        conn.executemany(_UPDATE_ARTICLE_SEEN, rows.seen)
+        self._write_versions(batch, rows.touched)
         conn.executemany(
             _UPSERT_HOST,
             [
@@ -784,7 +827,6 @@ class Store:
                 if record.changed
             ],
         )
-        return new_stories, updated
 
     def _load_fields(self, versions: Iterable[Version]) -> None:
         """Fetch the extracted fields of stored versions (that a story row must now show)."""

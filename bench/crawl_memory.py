@@ -1,0 +1,104 @@
+"""Crawl memory: peak RSS of a crawl ten times larger against a small one (issue #5: ≤ 1.3×).
+
+Each crawl is `newsmirror crawl presstv --connect-to ...` over the replay site, in a process of
+its own started by a small parent that reports its child's peak RSS
+(`getrusage(RUSAGE_CHILDREN)`), so one reading never mixes two crawls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from crawler.replay import ReplayConfig, build_site, serve
+from crawler.runner import LOOPBACK_SETTINGS
+
+REPO = Path(__file__).resolve().parent.parent
+# About 3.6 pages a story (three live hosts, a seized one, listings and feeds): 2,000 and
+# 20,000 pages.
+SMALL_STORIES = 560
+LARGE_STORIES = 5600
+# Runs the crawl given as arguments and prints its peak RSS in KiB (Linux reports KiB).
+_PARENT = (
+    "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+    "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def crawl_peak(stories: int, workdir: Path) -> dict[str, Any]:
+    """Serve a replay site of `stories` stories and crawl it once into a new database."""
+    db = workdir / f"crawl-{stories}.db"
+    args = [sys.executable, "-m", "crawler", "crawl", "presstv", "--db", str(db)]
+    args += ["--progress", "off"]
+    for name, value in LOOPBACK_SETTINGS.items():
+        args += ["--set", f"{name}={json.dumps(value)}"]
+    with serve(build_site(ReplayConfig(stories=stories))) as server:
+        for route in server.connect_to():
+            args += ["--connect-to", route]
+        out = subprocess.run(
+            [sys.executable, "-c", _PARENT, *args],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    stats = json.loads(
+        sqlite_utils.Database(db).execute("SELECT stats FROM crawl_runs").fetchone()[0]
+    )
+    return {
+        "stories": stories,
+        "pages": stats["pages"],
+        "peak_rss_mb": int(out.stdout.split()[-1]) / 1024,
+    }
+
+
+def measure(small: int = SMALL_STORIES, large: int = LARGE_STORIES) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="newsmirror-memory-") as tmp:
+        first = crawl_peak(small, Path(tmp))
+        second = crawl_peak(large, Path(tmp))
+    return {
+        "small": first,
+        "large": second,
+        "ratio": second["peak_rss_mb"] / first["peak_rss_mb"],
+    }
+
+
+def render_section(result: dict[str, Any]) -> str:
+    small, large = result["small"], result["large"]
+    rows = "\n".join(
+        f"| {run['stories']:,} | {run['pages']:,} | {run['peak_rss_mb']:.0f} |"
+        for run in (small, large)
+    )
+    return f"""
+## Crawl memory (issue #5: ≤ 1.3×)
+
+`bench/crawl_memory.py`: `newsmirror crawl presstv --connect-to ...` over the replay site, one
+small crawl and one ten times larger, each into a new database in a process of its own; peak
+RSS of that process (`getrusage(RUSAGE_CHILDREN)` in a parent that runs only it).
+
+| stories | pages | peak RSS MB |
+|---|---|---|
+{rows}
+
+Large against small: **{result["ratio"]:.2f}×**.
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.crawl_memory", description=__doc__)
+    parser.add_argument("--small", type=int, default=SMALL_STORIES, help="stories")
+    parser.add_argument("--large", type=int, default=LARGE_STORIES, help="stories")
+    args = parser.parse_args(argv)
+    result = measure(args.small, args.large)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
