@@ -1,7 +1,9 @@
-"""Crawl throughput: the full pipeline against a bare Scrapy spider fetching the same pages.
+"""Crawl throughput: the full pipeline against two Scrapy spiders fetching the same pages.
 
-Both run in their own processes against the same replay servers with the same settings, in
-the same session, so the ratio holds even on a noisy machine.
+The bare spider (bench/bare_spider.py) yields nothing: the ceiling. The usual recipe
+(bench/usual_spider.py) runs trafilatura.extract on every page and writes JSON lines. All
+three run in their own processes against the same replay servers with the same settings, in
+the same session, so the ratios hold even on a noisy machine.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from crawler.replay import ReplayConfig, build_site, serve
 from crawler.runner import LOOPBACK_SETTINGS
 
 REPO = Path(__file__).resolve().parent.parent
+# Issue #5: at least 5,000 stories on each of the three live hosts.
+DEFAULT_STORIES = 5000
+
+# Written by hand from py-spy (`py-spy record -r 200 -- python -m crawler crawl ...`) and
+# gc callbacks; rendered under the crawl figures by `python -m bench`.
 
 
 def _full_crawl(db: Path, connect_to: list[str]) -> dict[str, float]:
@@ -45,7 +52,11 @@ def _full_crawl(db: Path, connect_to: list[str]) -> dict[str, float]:
     return {"pages": stats["pages"], "seconds": stats["elapsed_seconds"]}
 
 
-def _bare_crawl(db: Path, connect_to: list[str], workdir: Path) -> dict[str, float]:
+def _baseline_crawl(
+    module: str, db: Path, connect_to: list[str], workdir: Path
+) -> dict[str, float]:
+    """A baseline spider (`bench.bare_spider`, `bench.usual_spider`) over the URLs the full
+    crawl fetched in `db`."""
     urls = [
         row[0]
         for row in sqlite_utils.Database(db).execute(
@@ -63,7 +74,14 @@ def _bare_crawl(db: Path, connect_to: list[str], workdir: Path) -> dict[str, flo
     }
     options_file.write_text(json.dumps(options))
     out = subprocess.run(
-        [sys.executable, "-m", "bench.bare_spider", str(url_file), str(options_file)],
+        [
+            sys.executable,
+            "-m",
+            module,
+            str(url_file),
+            str(options_file),
+            str(workdir / f"{module.rsplit('.', 1)[-1]}.jsonl"),
+        ],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -73,37 +91,50 @@ def _bare_crawl(db: Path, connect_to: list[str], workdir: Path) -> dict[str, flo
     return result
 
 
-def measure(stories: int = 300, repeat: int = 3) -> dict[str, Any]:
-    """Median pages/s of the full crawl and of the bare spider, and their ratio."""
+def measure(stories: int = DEFAULT_STORIES, repeat: int = 3) -> dict[str, Any]:
+    """Pages/s of the full crawl, the bare spider and the usual recipe, and the ratios of
+    full to each, run by run (the three take turns within a run)."""
     site = build_site(ReplayConfig(stories=stories))
-    full_rates, bare_rates, pages = [], [], 0.0
+    full_rates: list[float] = []
+    bare_rates: list[float] = []
+    usual_rates: list[float] = []
+    pages = 0.0
     with serve(site) as server, tempfile.TemporaryDirectory() as tmp:
         for attempt in range(repeat):
             workdir = Path(tmp) / str(attempt)
             workdir.mkdir()
             db = workdir / "full.db"
             full = _full_crawl(db, server.connect_to())
-            bare = _bare_crawl(db, server.connect_to(), workdir)
+            bare = _baseline_crawl("bench.bare_spider", db, server.connect_to(), workdir)
+            usual = _baseline_crawl("bench.usual_spider", db, server.connect_to(), workdir)
             pages = full["pages"]
             full_rates.append(full["pages"] / full["seconds"])
             bare_rates.append(bare["pages"] / bare["seconds"])
+            usual_rates.append(usual["pages"] / usual["seconds"])
     ratios = [f / b for f, b in zip(full_rates, bare_rates, strict=True)]
+    usual_ratios = [f / u for f, u in zip(full_rates, usual_rates, strict=True)]
     return {
         "stories": stories,
         "pages": pages,
         "full_rates": full_rates,
         "bare_rates": bare_rates,
+        "usual_rates": usual_rates,
         "ratios": ratios,
+        "usual_ratios": usual_ratios,
         "full_pages_per_s": statistics.median(full_rates),
         "bare_pages_per_s": statistics.median(bare_rates),
         "ratio": statistics.median(ratios),
         "ratio_range": (min(ratios), max(ratios)),
+        "usual_pages_per_s": statistics.median(usual_rates),
+        "usual_ratio": statistics.median(usual_ratios),
         "runs": repeat,
     }
 
 
 def main() -> None:
-    result = measure(stories=int(sys.argv[1]) if len(sys.argv) > 1 else 300)
+    stories = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_STORIES
+    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    result = measure(stories=stories, repeat=repeat)
     print(json.dumps(result, indent=2))
 
 

@@ -30,6 +30,8 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
+# No per-page "Crawled" / per-item "Scraped" DEBUG records made only to be dropped.
+LOG_FORMATTER = "crawler.logformatter.QuietLogFormatter"
 
 # --connect-to rides on the download handler so that everything above it sees logical URLs.
 DOWNLOAD_HANDLERS = {
@@ -54,6 +56,7 @@ SCHEDULER = "crawler.scheduler.JobdirScheduler"  # active.json written atomicall
 ITEM_PIPELINES = {"crawler.pipelines.StoragePipeline": 300}
 EXTENSIONS = {
     "crawler.extensions.ProgressReporter": 500,
+    "crawler.gc_policy.GcPolicyExtension": 0,
     # spider.state is unused, and its pickle, written at close, is torn by a kill then.
     "scrapy.extensions.spiderstate.SpiderState": None,
 }

@@ -685,7 +685,7 @@ class Link:
         if kind != "article":
             return cls(kind, url)
         ref = urls.article_ref(url, profile)
-        canonical = urls.canonical_url(url, profile)
-        if ref is None or canonical is None:
+        if ref is None:
             return cls("other", url)
+        canonical = urls.canonical_of_ref(ref, profile)  # the URL parsed once, not twice
         return cls(kind, url, ref.key, ref.date, urlsplit(canonical).path)

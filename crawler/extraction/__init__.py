@@ -27,7 +27,7 @@ from crawler.extraction.merge import PRECEDENCE, LazyLayer, merge, pick
 from crawler.extraction.selectors import read_profile, remove_selected
 from crawler.extraction.structured import read_structured
 from crawler.profiles import Boilerplate, SiteProfile
-from crawler.urls import article_ref, canonical_url, story_key
+from crawler.urls import article_ref, canonical_of_ref, canonical_url
 
 __all__ = ["PRECEDENCE", "extract_article", "parse_html"]
 
@@ -195,6 +195,7 @@ def _canonical(
     for candidate in candidates:
         if candidate == url:
             break  # the common case: fetched at its own canonical address
-        if candidate and story_key(candidate, profile) == key:
-            return canonical_url(candidate, profile)
+        ref = article_ref(candidate, profile) if candidate else None
+        if ref is not None and ref.key == key:
+            return canonical_of_ref(ref, profile)  # one parse of the candidate, not two
     return canonical_url(url, profile)
