@@ -58,7 +58,7 @@ MIRROR_POLICIES = ("all", "first")
 # with the redirect middleware.
 HANDLED_STATUSES = [304, *range(400, 600)]
 MAX_SITEMAP_DEPTH = 3
-LINK_MEMORY = 200_000
+LINK_MEMORY = 20_000  # link spellings remembered; cleared when full (memory stays flat)
 DEFAULT_RECHECK_DAYS = 7.0
 # Entry points first, then stories as soon as they are found (a small frontier, and a
 # --max-pages budget goes to stories early), then sitemaps and listing pages.

@@ -25,7 +25,7 @@ from crawler.storage.schema import EXTRACTED_COLUMNS, MIGRATIONS
 from crawler.storage.stories import HostRecord, Story, Version, sort_hosts
 
 BUSY_TIMEOUT_MS = 10_000
-CACHE_SIZE = -65_536  # KiB when negative: a batch's FTS and index pages stay in memory
+CACHE_SIZE = -8_192  # KiB when negative: a batch's FTS and index pages stay in memory
 WAL_CHECKPOINT_PAGES = 10_000
 IN_CHUNK = 500  # parameters per IN (...) query, well under SQLite's limit
 RECENT = 10  # runs and errors that stats() reports
