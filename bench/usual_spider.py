@@ -12,35 +12,26 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-import scrapy
 import trafilatura
 from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response, TextResponse
 
+from bench.bare_spider import BareSpider
 from crawler.runner import CrawlOptions, crawl_settings
 
 
-class UsualSpider(scrapy.Spider):
+class UsualSpider(BareSpider):
     """Fetches each URL once and writes trafilatura's text and metadata as one JSON line."""
 
     name = "usual"
 
     def __init__(self, url_list: list[str], out: IO[str], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.url_list = url_list
+        super().__init__(url_list, **kwargs)
         self.out = out
-        self.pages = 0
-        self.started = 0.0
-        self.last = 0.0
-
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.started = time.monotonic()
-        for url in self.url_list:
-            yield scrapy.Request(url, callback=self.parse, meta={"handle_httpstatus_all": True})
 
     def parse(self, response: Response) -> Iterator[Any]:
         self.pages += 1
