@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import replace
 from typing import Any
@@ -11,6 +12,7 @@ import click
 from crawler.cli_common import InputError, db_option, open_for_writing
 from crawler.ingest import Ingestor
 from crawler.lock import LockHeldError
+from crawler.storage import StoreError
 
 EXIT_LOCKED = 75
 
@@ -77,6 +79,10 @@ def _write(server: Any, keys: Any, options: Any) -> int:
     except LockHeldError as exc:
         click.echo(f"newsmirror: {exc}", err=True)
         return EXIT_LOCKED
+    except (StoreError, sqlite3.Error) as exc:
+        # What was taken from the queue and not committed stays in Redis for the next writer.
+        click.echo(f"newsmirror: cannot write {options.db}: {exc}", err=True)
+        return 1
     if status != "finished":
         click.echo(f"newsmirror: run {ingestor.run_id} {status}: {why}", err=True)
         return 1

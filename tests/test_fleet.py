@@ -5,7 +5,9 @@ from __future__ import annotations
 import collections
 import itertools
 import os
+import random
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -26,6 +28,7 @@ from crawler.distributed.local import RedisServerMissingError, redis_server
 from crawler.items import Capture
 from crawler.profiles import load_profile, profile_text
 from crawler.replay import ReplayConfig, ReplayServer, build_site, serve
+from crawler.storage import Store
 from spiders.mirror import MirrorSpider
 from tests.conftest import FAST, REPO, connect_args, run_newsmirror
 
@@ -259,3 +262,42 @@ def test_the_writer_stores_an_item_delivered_twice_once(tmp_path: Path, redis_ur
     stored = sqlite_utils.Database(db).execute("SELECT delivery_id FROM captures").fetchall()
     assert sorted(row[0] for row in stored) == ["d-1", "d-2"]
     assert not list(server.scan_iter("newsmirror:*")), "the finished crawl is forgotten"
+
+
+def test_a_writer_that_cannot_write_says_so_and_keeps_the_items(
+    tmp_path: Path, redis_url: str
+) -> None:
+    server = redis.Redis.from_url(redis_url)
+    text, _ = profile_text("presstv")
+    keys = fleet.join_crawl(server, "presstv", text, {"profile": "presstv"})
+    noise = random.Random(3)
+    items = []
+    for n in range(300):
+        capture = _capture(1, f"d-{n}")
+        capture.url = capture.requested_url = f"https://www.presstv.ir/Section/{n}"
+        capture.body = noise.randbytes(8192)  # incompressible: the file grows
+        items.append(encode_item(capture))
+    server.lpush(keys.items, *items)
+    server.hset(keys.state, "workers_seen", 1)
+    db = tmp_path / "full.db"
+    Store(db).close()  # the schema fits under the cap; the items do not
+
+    def cap_file_size() -> None:  # in the child: writes past the cap fail with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (512 * 1024, 512 * 1024))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "crawler", "ingest", "--redis", redis_url, "--db", str(db)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=cap_file_size,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "newsmirror: cannot write" in result.stderr
+    left = server.llen(keys.items) + server.llen(keys.taken)
+    stored = sqlite_utils.Database(db).execute("SELECT count(*) FROM captures").fetchone()[0]
+    assert left + stored >= len(items), "every item is in the database or still in Redis"
