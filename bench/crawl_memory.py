@@ -17,10 +17,9 @@ from typing import Any
 
 import sqlite_utils
 
+from bench.commands import REPO, crawl_command
 from crawler.replay import ReplayConfig, build_site, serve
-from crawler.runner import LOOPBACK_SETTINGS
 
-REPO = Path(__file__).resolve().parent.parent
 # About 3.6 pages a story (three live hosts, a seized one, listings and feeds): 2,000 and
 # 20,000 pages.
 SMALL_STORIES = 560
@@ -35,13 +34,8 @@ _PARENT = (
 def crawl_peak(stories: int, workdir: Path) -> dict[str, Any]:
     """Serve a replay site of `stories` stories and crawl it once into a new database."""
     db = workdir / f"crawl-{stories}.db"
-    args = [sys.executable, "-m", "crawler", "crawl", "presstv", "--db", str(db)]
-    args += ["--progress", "off"]
-    for name, value in LOOPBACK_SETTINGS.items():
-        args += ["--set", f"{name}={json.dumps(value)}"]
     with serve(build_site(ReplayConfig(stories=stories))) as server:
-        for route in server.connect_to():
-            args += ["--connect-to", route]
+        args = crawl_command(db, server.connect_to())
         out = subprocess.run(
             [sys.executable, "-c", _PARENT, *args],
             cwd=REPO,

@@ -18,33 +18,16 @@ from typing import Any
 
 import sqlite_utils
 
+from bench.commands import REPO, crawl_command
 from crawler.replay import ReplayConfig, build_site, serve
 from crawler.runner import LOOPBACK_SETTINGS
 
-REPO = Path(__file__).resolve().parent.parent
 # Issue #5: at least 5,000 stories on each of the three live hosts.
 DEFAULT_STORIES = 5000
 
-# Written by hand from py-spy (`py-spy record -r 200 -- python -m crawler crawl ...`) and
-# gc callbacks; rendered under the crawl figures by `python -m bench`.
-
 
 def _full_crawl(db: Path, connect_to: list[str]) -> dict[str, float]:
-    args = [
-        sys.executable,
-        "-m",
-        "crawler",
-        "crawl",
-        "presstv",
-        "--db",
-        str(db),
-        "--progress",
-        "off",
-    ]
-    for route in connect_to:
-        args += ["--connect-to", route]
-    for name, value in LOOPBACK_SETTINGS.items():
-        args += ["--set", f"{name}={json.dumps(value)}"]
+    args = crawl_command(db, connect_to)
     subprocess.run(args, cwd=REPO, check=True, capture_output=True)
     stats = json.loads(
         sqlite_utils.Database(db).execute("SELECT stats FROM crawl_runs").fetchone()[0]

@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.commands import REPO, crawl_command
 from crawler.distributed.local import redis_server
 from crawler.replay import ReplayConfig, build_site, serve
 
-REPO = Path(__file__).resolve().parent.parent
 LATENCY = 0.1
 PER_WORKER = 4
 DELAY = 0.02
@@ -35,19 +34,15 @@ def _fleet(workers: int, stories: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory() as tmp,
     ):
         server.latency = LATENCY
-        args = [sys.executable, "-m", "crawler", "crawl", "presstv", "--redis", url]
-        args += ["--workers", str(workers), "--db", str(Path(tmp) / "fleet.db")]
-        args += ["--progress", "off"]
-        for route in server.connect_to():
-            args += ["--connect-to", route]
         settings = {
             "AUTOTHROTTLE_ENABLED": False,
             "DOWNLOAD_DELAY": DELAY,
             "CONCURRENT_REQUESTS": PER_WORKER,
             "CONCURRENT_REQUESTS_PER_DOMAIN": PER_HOST,
         }
-        for name, value in settings.items():
-            args += ["--set", f"{name}={json.dumps(value)}"]
+        fleet = ["--redis", url, "--workers", str(workers)]
+        db = Path(tmp) / "fleet.db"
+        args = crawl_command(db, server.connect_to(), *fleet, settings=settings)
         subprocess.run(args, cwd=REPO, check=True, capture_output=True)
         times = sorted(hit.at for hit in server.requests)
     return {"pages": len(times), "pages_per_s": (len(times) - 1) / (times[-1] - times[0])}

@@ -13,30 +13,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.commands import REPO, crawl_command
 from crawler.replay import ReplayConfig, build_site, serve
-from crawler.runner import LOOPBACK_SETTINGS
 
-REPO = Path(__file__).resolve().parent.parent
 TARGET = 0.10
 
 
 def _crawl(db: Path, connect_to: list[str], *extra: str) -> None:
-    args = [
-        sys.executable,
-        "-m",
-        "crawler",
-        "crawl",
-        "presstv",
-        "--db",
-        str(db),
-        "--progress",
-        "off",
-    ]
-    for route in connect_to:
-        args += ["--connect-to", route]
-    for name, value in LOOPBACK_SETTINGS.items():
-        args += ["--set", f"{name}={json.dumps(value)}"]
-    subprocess.run([*args, *extra], cwd=REPO, check=True, capture_output=True)
+    subprocess.run(crawl_command(db, connect_to, *extra), cwd=REPO, check=True, capture_output=True)
 
 
 def measure(stories: int = 5000) -> dict[str, Any]:
