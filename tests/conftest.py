@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from crawler.cli import main
 from crawler.replay import ReplayConfig, ReplayServer, ReplaySite, build_site, serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,7 +81,14 @@ def crawl_phases(path: Path, server: ReplayServer, site: ReplaySite) -> None:
         assert result.returncode == 0, result.stderr
 
 
-def crawl_two_phases(path: Path, site: ReplaySite) -> None:
-    """`crawl_phases` on a replay server of its own."""
+def crawl_two_phases(path: Path, site: ReplaySite) -> Path:
+    """`crawl_phases` on a replay server of its own; returns `path`."""
     with serve(site) as server:
         crawl_phases(path, server, site)
+    return path
+
+
+def export_cli(db: Path, out: Path, *args: str) -> tuple[int, str, str]:
+    """`newsmirror export --db DB --out OUT ARGS` in this process: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(main, ["export", "--db", str(db), "--out", str(out), *args])
+    return result.exit_code, result.stdout, result.stderr

@@ -15,13 +15,11 @@ import bagit
 import frictionless
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import __version__
-from crawler.cli import main
 from crawler.replay import ReplaySite
-from tests.test_export_warc import crawl_two_phases
+from tests.conftest import crawl_two_phases, export_cli
 
 pytestmark = pytest.mark.crawl
 
@@ -46,15 +44,10 @@ def sql(db_path: Path) -> Iterator[sqlite3.Connection]:
     conn.close()
 
 
-def export(db: Path, out: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["export", "--db", str(db), "--out", str(out), *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory: pytest.TempPathFactory, db_path: Path) -> Path:
     out = tmp_path_factory.mktemp("bag") / "iran"
-    code, _, stderr = export(
+    code, _, stderr = export_cli(
         db_path,
         out,
         "--format", "bagit", "--section", "Iran", "--since", "2026-11-01", "--with-history",
@@ -164,7 +157,7 @@ def test_payload_tables_are_the_same_bytes_as_single_file_exports(
     bag: Path, db_path: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "iran.jsonl"
-    code, _, stderr = export(
+    code, _, stderr = export_cli(
         db_path, out, "--format", "jsonl", "--section", "Iran", "--since", "2026-11-01",
         "--with-history",
     )  # fmt: skip
@@ -218,21 +211,21 @@ def test_manifest_inside_lists_every_file_with_its_sha256_and_is_covered_by_the_
 
 def test_an_existing_bag_is_refused_unless_overwrite(db_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "bag"
-    assert export(db_path, out, "--format", "bagit", "--key", "presstv:780007")[0] == 0
+    assert export_cli(db_path, out, "--format", "bagit", "--key", "presstv:780007")[0] == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
-    code, stdout, stderr = export(db_path, out, "--format", "bagit")
+    code, stdout, stderr = export_cli(db_path, out, "--format", "bagit")
     assert (code, stdout) == (2, "")
     assert "exists" in stderr
     assert stderr.count("\n") == 1
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    code, _, stderr = export(db_path, out, "--format", "bagit", "--overwrite")
+    code, _, stderr = export_cli(db_path, out, "--format", "bagit", "--overwrite")
     assert code == 0, stderr
     bagit.Bag(str(out)).validate()
     assert int(bag_info(out)["Rows-Stories"]) > 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bag"]  # no staging left behind
 
 
-def test_overwrite_never_replaces_a_directory_that_is_not_an_export(
+def test_overwrite_never_replaces_a_directory_that_is_not_an_export_cli(
     db_path: Path, tmp_path: Path
 ) -> None:
     """A mistyped --out with --overwrite must not delete someone's folder."""
@@ -240,7 +233,7 @@ def test_overwrite_never_replaces_a_directory_that_is_not_an_export(
     folder.mkdir()
     (folder / "notes.txt").write_text("precious", encoding="utf-8")
     for export_format in ("bagit", "jsonl"):
-        code, stdout, stderr = export(db_path, folder, "--format", export_format, "--overwrite")
+        code, stdout, stderr = export_cli(db_path, folder, "--format", export_format, "--overwrite")
         assert (code, stdout) == (2, ""), export_format
         assert stderr.count("\n") == 1
         assert [p.name for p in folder.iterdir()] == ["notes.txt"]

@@ -15,15 +15,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner
 
-from crawler.cli import main
 from crawler.export import csv_export, jsonl, parquet
 from crawler.export.selection import Selection
 from crawler.items import Capture
 from crawler.replay import ReplayConfig, ReplaySite, build_site, serve
 from crawler.storage import Store
-from tests.conftest import FAST, connect_args, run_newsmirror
+from tests.conftest import FAST, connect_args, export_cli, run_newsmirror
 
 pytestmark = pytest.mark.crawl
 
@@ -128,11 +126,6 @@ def _columns(db: Path) -> list[str]:
     return [row["name"] for row in _query(db, "PRAGMA table_info(articles)")]
 
 
-def _export(db: Path, out: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["export", "--db", str(db), "--out", str(out), *args])
-    return result.exit_code, result.stdout, result.stderr
-
-
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return [json.loads(line) for line in handle]
@@ -158,7 +151,7 @@ def outdir(tmp_path: Path) -> Path:
 
 def test_jsonl_holds_every_articles_column_one_line_per_story(archive: Path, outdir: Path) -> None:
     out = outdir / "stories.jsonl"
-    code, stdout, stderr = _export(archive, out, "--format", "jsonl")
+    code, stdout, stderr = export_cli(archive, out, "--format", "jsonl")
     assert code == 0, stderr
     assert stdout.startswith(f"Exported {_total(archive)} stories as jsonl to {out}: 1 file, ")
     assert stdout.count("\n") == 1
@@ -181,7 +174,7 @@ def test_jsonl_holds_every_articles_column_one_line_per_story(archive: Path, out
 
 def test_jsonl_keeps_each_story_on_one_line_for_every_reader(archive: Path, outdir: Path) -> None:
     out = outdir / "stories.jsonl"
-    assert _export(archive, out, "--format", "jsonl", "--site", "testsite")[0] == 0
+    assert export_cli(archive, out, "--format", "jsonl", "--site", "testsite")[0] == 0
     text = out.read_text(encoding="utf-8")
     # str.splitlines() also breaks at U+2028, U+2029 and NEL: they are escaped.
     assert len(text.splitlines()) == 2
@@ -239,7 +232,7 @@ def test_filters_select_exactly_the_stories_sql_selects(
     assert expected, case
     assert len(expected) < _total(archive) - 2 or case == "host_mirror"
     out = outdir / "selected.jsonl"
-    code, _, stderr = _export(archive, out, "--format", "jsonl", *args)
+    code, _, stderr = export_cli(archive, out, "--format", "jsonl", *args)
     assert code == 0, stderr
     assert [row["key"] for row in _jsonl(out)] == sorted(expected)
     manifest = json.loads((outdir / "selected.jsonl.manifest.json").read_text("utf-8"))
@@ -250,7 +243,7 @@ def test_with_history_nests_versions_with_hosts_and_a_capture_summary(
     archive: Path, outdir: Path
 ) -> None:
     out = outdir / "history.jsonl"
-    code, _, stderr = _export(archive, out, "--format", "jsonl", "--with-history")
+    code, _, stderr = export_cli(archive, out, "--format", "jsonl", "--with-history")
     assert code == 0, stderr
     rows = {row["key"]: row for row in _jsonl(out)}
     edited = [key for key, row in rows.items() if row["version_count"] > 1]
@@ -304,7 +297,7 @@ def test_with_history_nests_versions_with_hosts_and_a_capture_summary(
 
 def test_csv_is_rfc4180_and_round_trips_every_value(archive: Path, outdir: Path) -> None:
     out = outdir / "stories.csv"
-    code, _, stderr = _export(archive, out, "--format", "csv")
+    code, _, stderr = export_cli(archive, out, "--format", "csv")
     assert code == 0, stderr
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfkey,site,")  # UTF-8 BOM, for spreadsheets
@@ -336,7 +329,7 @@ def test_csv_with_history_carries_versions_and_captures_as_json(
 ) -> None:
     out = outdir / "history.csv"
     assert (
-        _export(archive, out, "--format", "csv", "--with-history", "--key", "presstv:780007")[0]
+        export_cli(archive, out, "--format", "csv", "--with-history", "--key", "presstv:780007")[0]
         == 0
     )
     with out.open(encoding="utf-8-sig", newline="") as handle:
@@ -358,7 +351,7 @@ def _instant(text: str | None) -> dt.datetime | None:
 
 def test_parquet_columns_are_typed(archive: Path, outdir: Path) -> None:
     out = outdir / "stories.parquet"
-    code, _, stderr = _export(archive, out, "--format", "parquet")
+    code, _, stderr = export_cli(archive, out, "--format", "parquet")
     assert code == 0, stderr
     schema = pq.read_schema(out)
     timestamp = pa.timestamp("us", tz="UTC")
@@ -376,7 +369,7 @@ def test_parquet_columns_are_typed(archive: Path, outdir: Path) -> None:
 
 def test_parquet_reads_back_to_the_database_values(archive: Path, outdir: Path) -> None:
     out = outdir / "stories.parquet"
-    assert _export(archive, out, "--format", "parquet")[0] == 0
+    assert export_cli(archive, out, "--format", "parquet")[0] == 0
     rows = pq.read_table(out).to_pylist()
     stories = _db_stories(archive)
     assert [row["key"] for row in rows] == sorted(stories)
@@ -402,7 +395,7 @@ def test_parquet_is_written_in_row_groups_as_it_streams(
 ) -> None:
     monkeypatch.setattr(parquet, "ROW_GROUP", 7)
     out = outdir / "groups.parquet"
-    assert _export(archive, out, "--format", "parquet", "--with-history")[0] == 0
+    assert export_cli(archive, out, "--format", "parquet", "--with-history")[0] == 0
     metadata = pq.ParquetFile(out).metadata
     total = _total(archive)
     assert metadata.num_rows == total
@@ -430,7 +423,7 @@ def test_manifest_records_rows_filters_source_and_sha256(
     export_format: str, archive: Path, outdir: Path
 ) -> None:
     out = outdir / f"iran.{export_format}"
-    code, stdout, stderr = _export(
+    code, stdout, stderr = export_cli(
         archive, out, "--format", export_format, "--section", "Iran", "--since", "2026-11-01"
     )
     assert code == 0, stderr
@@ -462,7 +455,7 @@ def test_an_existing_out_is_refused_and_left_untouched(archive: Path, outdir: Pa
     out = outdir / "taken.jsonl"
     out.write_text("precious\n", encoding="utf-8")
     before = _files(outdir)
-    code, stdout, stderr = _export(archive, out, "--format", "jsonl")
+    code, stdout, stderr = export_cli(archive, out, "--format", "jsonl")
     assert code == 2
     assert stdout == ""
     assert stderr.count("\n") == 1
@@ -474,7 +467,7 @@ def test_an_existing_out_is_refused_and_left_untouched(archive: Path, outdir: Pa
 def test_an_existing_manifest_is_refused_too(archive: Path, outdir: Path) -> None:
     (outdir / "new.csv.manifest.json").write_text("{}", encoding="utf-8")
     before = _files(outdir)
-    code, _, stderr = _export(archive, outdir / "new.csv", "--format", "csv")
+    code, _, stderr = export_cli(archive, outdir / "new.csv", "--format", "csv")
     assert code == 2
     assert "new.csv.manifest.json exists" in stderr
     assert _files(outdir) == before
@@ -482,8 +475,8 @@ def test_an_existing_manifest_is_refused_too(archive: Path, outdir: Path) -> Non
 
 def test_overwrite_replaces_the_export_and_its_manifest(archive: Path, outdir: Path) -> None:
     out = outdir / "again.parquet"
-    assert _export(archive, out, "--format", "parquet", "--site", "testsite")[0] == 0
-    code, _, stderr = _export(archive, out, "--format", "parquet", "--overwrite")
+    assert export_cli(archive, out, "--format", "parquet", "--site", "testsite")[0] == 0
+    code, _, stderr = export_cli(archive, out, "--format", "parquet", "--overwrite")
     assert code == 0, stderr
     assert pq.ParquetFile(out).metadata.num_rows == _total(archive)
     manifest = json.loads((outdir / "again.parquet.manifest.json").read_text("utf-8"))
@@ -508,25 +501,25 @@ def test_a_failing_export_leaves_nothing_behind(
         return real(row)
 
     monkeypatch.setattr(jsonl, "story_line", failing)
-    code, stdout, stderr = _export(archive, outdir / "full.jsonl", "--format", "jsonl")
+    code, stdout, stderr = export_cli(archive, outdir / "full.jsonl", "--format", "jsonl")
     assert code == 1
     assert stdout == ""
     assert stderr == "newsmirror: export failed, nothing written: No space left on device\n"
     assert list(outdir.iterdir()) == []
 
 
-def test_a_failing_overwrite_keeps_the_previous_export(
+def test_a_failing_overwrite_keeps_the_previousexport_cli(
     archive: Path, outdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = outdir / "kept.csv"
-    assert _export(archive, out, "--format", "csv", "--site", "testsite")[0] == 0
+    assert export_cli(archive, out, "--format", "csv", "--site", "testsite")[0] == 0
     before = _files(outdir)
 
     def failing(value: Any) -> Any:
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(csv_export, "cell", failing)
-    code, _, stderr = _export(archive, out, "--format", "csv", "--overwrite")
+    code, _, stderr = export_cli(archive, out, "--format", "csv", "--overwrite")
     assert code == 1
     assert "Input/output error" in stderr
     assert _files(outdir) == before
@@ -551,7 +544,7 @@ def test_bad_input_is_one_line_exit_2_and_creates_nothing(
     case: str, archive: Path, outdir: Path
 ) -> None:
     args, needle = BAD_INPUT[case]
-    code, stdout, stderr = _export(archive, outdir / "x.out", *args)
+    code, stdout, stderr = export_cli(archive, outdir / "x.out", *args)
     assert code == 2
     assert stdout == ""
     assert stderr.count("\n") == 1
@@ -566,7 +559,7 @@ def test_a_bad_db_is_refused_and_nothing_is_created(db: str, tmp_path: Path, out
         path.write_text("just text, not a database\n", encoding="utf-8")
     elif db == "directory":
         path.mkdir()
-    code, _, stderr = _export(path, outdir / "x.jsonl", "--format", "jsonl")
+    code, _, stderr = export_cli(path, outdir / "x.jsonl", "--format", "jsonl")
     assert code == 2
     assert stderr.count("\n") == 1
     assert list(outdir.iterdir()) == []
@@ -576,7 +569,9 @@ def test_a_bad_db_is_refused_and_nothing_is_created(db: str, tmp_path: Path, out
 
 def test_an_unwritable_place_is_refused(archive: Path) -> None:
     # Not a directory anyone can create files in, root included.
-    code, _, stderr = _export(archive, Path("/proc/newsmirror-test/x.jsonl"), "--format", "jsonl")
+    code, _, stderr = export_cli(
+        archive, Path("/proc/newsmirror-test/x.jsonl"), "--format", "jsonl"
+    )
     assert code == 2
     assert "/proc/newsmirror-test" in stderr
     assert stderr.count("\n") == 1

@@ -15,13 +15,11 @@ from typing import Any
 from zipfile import ZIP_STORED, ZipFile
 
 import pytest
-from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.cli import main
 from crawler.export.warc import warc_date
 from crawler.replay import ReplaySite
-from tests.test_export_warc import crawl_two_phases
+from tests.conftest import crawl_two_phases, export_cli
 
 pytestmark = pytest.mark.crawl
 
@@ -41,10 +39,7 @@ def sql(db_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def export(db: Path, out: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        main, ["export", "--format", "wacz", "--db", str(db), "--out", str(out), *args]
-    )
-    return result.exit_code, result.stdout, result.stderr
+    return export_cli(db, out, "--format", "wacz", *args)
 
 
 @pytest.fixture(scope="module")

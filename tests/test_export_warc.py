@@ -24,27 +24,15 @@ from crawler.export import warc
 from crawler.export.output import OutputError
 from crawler.export.selection import Selection
 from crawler.export.warc import cdxj_path, export, response_headers, warc_date, write_warc
-from crawler.replay import ReplaySite, serve
+from crawler.replay import ReplaySite
 from crawler.storage import Store
-from tests.conftest import FAST, connect_args, run_newsmirror
+from tests.conftest import crawl_two_phases
 
 pytestmark = pytest.mark.crawl
 
 HOSTS = {"www.presstv.ir", "www.presstv.co.uk", "www.presstv.tv", "www.presstv.com"}
 MIRROR = "www.presstv.co.uk"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
-
-
-def crawl_two_phases(path: Path, site: ReplaySite) -> Path:
-    """Crawl the replay site, then its phase 2 (edits, takedowns, 304s), into `path`."""
-    with serve(site) as server:
-        for phase in (1, 2):
-            server.set_phase(phase)
-            result = run_newsmirror(
-                "crawl", "presstv", "--db", str(path), *connect_args(server), *FAST
-            )
-            assert result.returncode == 0, result.stderr
-    return path
 
 
 @pytest.fixture(scope="module")
