@@ -34,18 +34,18 @@ class Hit:
         return self.status == 304
 
 
-class _HostServer(ThreadingHTTPServer):
-    """Serves one logical host; keeps its open connections so that stop() can cut them."""
+class LoopbackServer(ThreadingHTTPServer):
+    """A threading HTTP server on 127.0.0.1 that keeps its open connections, so that they
+    can be cut (a host going down mid-crawl, or stop()), and says nothing when a client
+    hangs up mid-response (routine in a crawl)."""
 
     daemon_threads = True
     block_on_close = False  # keep-alive connections must not hold up stop()
 
-    def __init__(self, host: str, replay: ReplayServer, port: int = 0) -> None:
-        self.logical_host = host
-        self.replay = replay
+    def __init__(self, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__((LOOPBACK, port), _Handler)
+        super().__init__((LOOPBACK, port), handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
@@ -58,7 +58,6 @@ class _HostServer(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-response is routine in a crawl; say nothing.
         pass
 
     def cut_connections(self) -> None:
@@ -67,6 +66,15 @@ class _HostServer(ThreadingHTTPServer):
         for connection in open_now:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
+
+
+class _HostServer(LoopbackServer):
+    """Serves one logical host of the replay site."""
+
+    def __init__(self, host: str, replay: ReplayServer, port: int = 0) -> None:
+        self.logical_host = host
+        self.replay = replay
+        super().__init__(port, _Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -23,11 +23,12 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Self
 
 from crawler.replay import ReplaySite
+from crawler.replay.server import LoopbackServer
 from crawler.replay.site import resolve_host
 
 LOOPBACK = "127.0.0.1"
@@ -134,36 +135,11 @@ def _closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class _HostServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _HostServer(LoopbackServer):
     def __init__(self, host: str, owner: FaultServer) -> None:
         self.logical_host = host
         self.owner = owner
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        super().__init__((LOOPBACK, 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.connections_lock:
-            self.connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # resets and hang-ups are what these servers are for
-
-    def cut_connections(self) -> None:
-        with self.connections_lock:
-            open_now = list(self.connections)
-        for connection in open_now:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
+        super().__init__(0, _Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):
