@@ -51,40 +51,35 @@ def maybe_gunzip(body: bytes) -> bytes:
     return data[:MAX_XML_BYTES]
 
 
-def _root(body: bytes) -> etree._Element | None:
-    body = maybe_gunzip(body).lstrip()
-    if not body:
-        return None
-    try:
-        root = etree.fromstring(body, parser=_parser())
-    except etree.XMLSyntaxError:
-        return None
-    return root
-
-
-FEED_ROOTS = frozenset({"rss", "RDF", "feed"})
+FEED_ROOTS = frozenset({"rss", "rdf", "feed"})  # RSS 2.0, RSS 1.0 (rdf:RDF), Atom
 SITEMAP_ROOTS = frozenset({"sitemapindex", "urlset"})
 
 
-def xml_problem(body: bytes, page_type: str) -> str | None:
-    """Why a feed or sitemap gives nothing to follow (one line for its capture's error), or
-    None when it is one."""
-    data = maybe_gunzip(body).strip()
+@dataclass(frozen=True)
+class Document:
+    """A feed or sitemap as read, once: its kind (`feed`, `index`, `urlset`, or `invalid`),
+    what it names, and why it is broken (one line for its capture's error; None if it is not).
+    A broken document is read as far as it goes: what it names is still followed."""
+
+    kind: str
+    entries: list[Entry]
+    problem: str | None = None
+
+
+def _read(body: bytes) -> tuple[etree._Element | None, str | None]:
+    """The document's root element and its problem. Well-formed XML, the common case, is
+    parsed once; anything else is parsed again in recover mode."""
+    data = maybe_gunzip(body).lstrip()
     if not data:
-        return "empty document" if not body.strip() else "not readable (bad gzip)"
-    root = _root(data)
-    if root is None:
-        return "not well-formed XML"
+        return None, "empty document" if not body.strip() else "not readable (bad gzip)"
     try:
-        etree.fromstring(data, parser=_parser(recover=False))
+        return etree.fromstring(data, parser=_parser(recover=False)), None
     except etree.XMLSyntaxError as exc:
-        # Read as far as it goes (what it names is followed), but it is broken.
-        return f"not well-formed XML: {str(exc)[:200]}"
-    name = _local(root.tag)
-    expected = FEED_ROOTS if page_type == "feed" else SITEMAP_ROOTS
-    if name not in expected:
-        return f"not a {page_type}: root element <{name}>"
-    return None
+        problem = f"not well-formed XML: {str(exc)[:200]}"
+    try:
+        return etree.fromstring(data, parser=_parser()), problem
+    except etree.XMLSyntaxError:
+        return None, problem
 
 
 def robots_sitemaps(text: str) -> list[str]:
@@ -98,14 +93,14 @@ def robots_sitemaps(text: str) -> list[str]:
     return found
 
 
-def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
-    """(`index` or `urlset`, entries) of a sitemap; ('invalid', []) when it is not one."""
-    root = _root(body)
+def read_sitemap(body: bytes) -> Document:
+    """A sitemap or sitemap index; kind `invalid` (no entries) when it is neither."""
+    root, problem = _read(body)
     if root is None:
-        return "invalid", []
+        return Document("invalid", [], problem)
     kind = _local(root.tag)
     if kind not in SITEMAP_ROOTS:
-        return "invalid", []
+        return Document("invalid", [], problem or f"not a sitemap: root element <{kind}>")
     entries = []
     for child in root:
         loc = lastmod = None
@@ -117,14 +112,23 @@ def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
                 lastmod = field.text.strip()
         if loc:
             entries.append(Entry(loc, lastmod))
-    return ("index" if kind == "sitemapindex" else "urlset"), entries
+    return Document("index" if kind == "sitemapindex" else "urlset", entries, problem)
 
 
-def parse_feed(body: bytes) -> list[Entry]:
+def parse_sitemap(body: bytes) -> tuple[str, list[Entry]]:
+    """(`index` or `urlset`, entries) of a sitemap; ('invalid', []) when it is not one."""
+    document = read_sitemap(body)
+    return document.kind, document.entries
+
+
+def read_feed(body: bytes) -> Document:
     """Item links of an RSS 2.0, RSS 1.0 (RDF) or Atom feed, with their dates when given."""
-    root = _root(body)
+    root, problem = _read(body)
     if root is None:
-        return []
+        return Document("invalid", [], problem)
+    kind = _local(root.tag)
+    if kind not in FEED_ROOTS:
+        problem = problem or f"not a feed: root element <{kind}>"
     entries = []
     for element in root.iter():
         name = _local(element.tag)
@@ -136,7 +140,12 @@ def parse_feed(body: bytes) -> list[Entry]:
             continue
         if entry is not None:
             entries.append(entry)
-    return entries
+    return Document("feed" if kind in FEED_ROOTS else "invalid", entries, problem)
+
+
+def parse_feed(body: bytes) -> list[Entry]:
+    """The entries of `read_feed`."""
+    return read_feed(body).entries
 
 
 def _rss_item(item: etree._Element) -> Entry | None:

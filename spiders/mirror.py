@@ -27,7 +27,7 @@ from crawler.classify import (
 )
 from crawler.clock import utc_now
 from crawler.extraction import extract_article
-from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps, xml_problem
+from crawler.feeds import Document, read_feed, read_sitemap, robots_sitemaps
 from crawler.hosts import SAME_PAGE_PATHS, HostBook, probe_path
 from crawler.items import (
     ARTICLE,
@@ -480,17 +480,21 @@ class MirrorSpider(scrapy.Spider):
             capture.outcome = classify_listing(text, self.profile)
         else:
             capture.outcome = LISTING
-        if page_type in ("feed", "sitemap") and response.status == 200:
-            # Kept as fetched, but an operator must see that it named nothing.
-            capture.error = xml_problem(response.body, page_type)
         if capture.outcome == SEIZED:
             yield from self._give_up(capture.host, "seized", f"seizure notice at {response.url}")
             yield capture
             return
+        document = None
+        if page_type in ("feed", "sitemap"):
+            document = (read_feed if page_type == "feed" else read_sitemap)(response.body)
+            # Kept as fetched, and followed as far as it reads, but an operator must see it.
+            capture.error = document.problem
         yield capture
-        yield from self._follow_links(response, text)
+        yield from self._follow_links(response, text, document)
 
-    def _follow_links(self, response: Response, text: str | None) -> Iterator[scrapy.Request]:
+    def _follow_links(
+        self, response: Response, text: str | None, document: Document | None = None
+    ) -> Iterator[scrapy.Request]:
         """What a discovery page leads to: sitemaps, stories, feeds, further listing pages."""
         if urls.url_host(response.url) not in self.profile.live_hosts:
             return  # a retired host is probed, never used for discovery
@@ -498,9 +502,9 @@ class MirrorSpider(scrapy.Spider):
         if page_type == "robots":
             yield from self._follow_sitemaps(robots_sitemaps(text or ""), depth=0)
         elif page_type == "sitemap":
-            yield from self._on_sitemap(response)
+            yield from self._on_sitemap(document or read_sitemap(response.body), response)
         elif page_type == "feed":
-            for entry in parse_feed(response.body):
+            for entry in (document or read_feed(response.body)).entries:
                 yield from self.story_requests(entry.url)
         else:
             yield from self._on_listing(response, text or "")
@@ -516,15 +520,12 @@ class MirrorSpider(scrapy.Spider):
         text = stored.text if isinstance(stored, TextResponse) else None
         yield from self._follow_links(stored, text)
 
-    def _on_sitemap(
-        self, response: Response, body: bytes | None = None
-    ) -> Iterator[scrapy.Request]:
-        kind, entries = parse_sitemap(response.body if body is None else body)
-        if kind == "index":
+    def _on_sitemap(self, document: Document, response: Response) -> Iterator[scrapy.Request]:
+        if document.kind == "index":
             depth = response.meta.get("sitemap_depth", 0) + 1
-            yield from self._follow_sitemaps([e.url for e in entries], depth)
+            yield from self._follow_sitemaps([e.url for e in document.entries], depth)
         else:
-            for entry in entries:
+            for entry in document.entries:
                 yield from self.story_requests(entry.url)
 
     def _follow_sitemaps(self, found: Iterable[str], depth: int) -> Iterator[scrapy.Request]:

@@ -11,6 +11,7 @@ from scrapy.http import Response, TextResponse
 
 from crawler import urls
 from crawler.classify import NOTICE_MAX_LINKS
+from crawler.feeds import Document
 from crawler.hosts import SAME_PAGE_PATHS
 from spiders.mirror import Item, MirrorSpider, page_fingerprint
 
@@ -68,5 +69,7 @@ class ProbeSpider(MirrorSpider):
     def story_requests(self, raw: str, recheck: bool = False) -> Iterator[scrapy.Request]:
         return iter(())  # a probe follows nothing
 
-    def _follow_links(self, response: Response, text: str | None) -> Iterator[scrapy.Request]:
+    def _follow_links(
+        self, response: Response, text: str | None, document: Document | None = None
+    ) -> Iterator[scrapy.Request]:
         return iter(())
