@@ -41,6 +41,9 @@ class LoopbackServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False  # keep-alive connections must not hold up stop()
+    # socketserver listens with a backlog of 5: a crawler opening its 32 connections at once
+    # overflows it, and each dropped SYN costs a second or more before the client retries.
+    request_queue_size = 128
 
     def __init__(self, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
         self.connections: set[socket.socket] = set()
