@@ -420,13 +420,18 @@ def test_clean_url_is_idempotent(url: str) -> None:
         ("http://[::1/x", "Invalid IPv6 URL"),
         (f"{PRIMARY}:99999/x", "Port out of range"),
         ("http:///", "no host"),
-        ("https:/x", "no host"),
         ("file:///etc/hosts", "no host"),
     ],
 )
 def test_clean_url_rejects_unparseable_urls(url: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         clean_url(url)
+
+
+def test_missing_slashes_after_a_special_scheme_are_read_as_browsers_read_them() -> None:
+    # The WHATWG URL standard (browsers, and w3lib since 2.6, so Scrapy) reads "https:/x" as
+    # https://x/: the link names host x, the request Scrapy would send goes there.
+    assert clean_url("https:/x") == "https://x/"
 
 
 @pytest.mark.parametrize(
