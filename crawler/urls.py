@@ -217,9 +217,18 @@ def on_host(url: str, host: str, scheme: str = "https") -> str:
     return urlunsplit((scheme, host, parts.path or "/", parts.query, ""))
 
 
+# An absolute http(s) URL whose host is spelled plainly (ASCII letters, digits, dots,
+# hyphens, an optional port) and ends its authority with "/", "?", "#" or the URL's end:
+# cleaning it cannot change which host it names.
+_PLAIN_HOST_RE = re.compile(r"https?://([A-Za-z0-9.-]+)(?::[0-9]*)?(?=[/?#]|$)")
+
+
 def to_profile_url(url: str, profile: SiteProfile) -> str | None:
     """A cleaned URL on the profile's spelling of its host, or None when the host is foreign
     (or the URL is relative or cannot be parsed)."""
+    plain = _PLAIN_HOST_RE.match(url)
+    if plain is not None and profile.resolve_host(plain.group(1)) is None:
+        return None  # a foreign link (a share button, say): not worth cleaning
     parts = _parse(url)
     if parts is None or parts.scheme not in ("http", "https"):
         return None
@@ -271,21 +280,40 @@ def page_type(url: str, profile: SiteProfile) -> str:
     A URL on a host outside the profile is `other`, whatever its path.
     """
     parts = _site_parts(url, profile)
-    if parts is None:
-        return "other"
+    return "other" if parts is None else _page_type_of(parts, profile)[0]
+
+
+def _page_type_of(parts: SplitResult, profile: SiteProfile) -> tuple[str, ArticleRef | None]:
+    """page_type() of a cleaned URL's parts on the site, and the article's ref if it is one."""
     path = parts.path or "/"
-    if _ref_of_path(path, profile) is not None:
-        return "article"
+    ref = _ref_of_path(path, profile)
+    if ref is not None:
+        return "article", ref
     if path.lower() == "/robots.txt":
-        return "robots"
+        return "robots", None
     if _is_entry(path, profile.discovery.home):
-        return "home"
+        return "home", None
     if _is_feed(parts, profile):
-        return "feed"
+        return "feed", None
     if _is_entry(path, profile.discovery.sitemaps) or re.search(
         r"sitemap[^/]*\.xml(\.gz)?$", path, re.IGNORECASE
     ):
-        return "sitemap"
+        return "sitemap", None
     if _is_listing(parts, profile):
-        return "listing"
-    return "other"
+        return "listing", None
+    return "other", None
+
+
+def read_link(raw: str, profile: SiteProfile) -> tuple[str, str | None, ArticleRef | None]:
+    """What a link points to, the URL parsed once: (page_type, the URL on the profile's
+    spelling of its host or None when foreign, the story's ref when it is an article).
+    The same answers as to_profile_url(), page_type() and article_ref() of that URL."""
+    url = to_profile_url(raw, profile)
+    if url is None:
+        return "other", None, None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "other", None, None
+    kind, ref = _page_type_of(parts, profile)
+    return kind, url, ref

@@ -679,13 +679,11 @@ class Link:
 
     @classmethod
     def of(cls, raw: str, profile: SiteProfile) -> Link:
-        url = urls.to_profile_url(raw, profile)
+        kind, url, ref = urls.read_link(raw, profile)
         if url is None:
             return cls("other")
-        kind = urls.page_type(url, profile)
         if kind != "article":
             return cls(kind, url)
-        ref = urls.article_ref(url, profile)
         if ref is None:
             return cls("other", url)
         canonical = urls.canonical_of_ref(ref, profile)  # the URL parsed once, not twice

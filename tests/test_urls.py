@@ -17,6 +17,7 @@ from crawler.urls import (
     clean_url,
     is_tracking_param,
     page_type,
+    read_link,
     story_key,
     to_profile_url,
     url_host,
@@ -569,3 +570,55 @@ def test_to_profile_url_uses_profile_spelling_of_host(url: str, expected: str | 
 )
 def test_url_host_is_the_host_scrapy_would_reach(url: str, host: str) -> None:
     assert url_host(url) == host
+
+
+def _cleaned_then_checked(url: str) -> str | None:
+    """to_profile_url as it was written first: clean every link, then look at its host."""
+    try:
+        parts = urlsplit(clean_url(url))
+    except ValueError:
+        return None
+    host = PROFILE.resolve_host(parts.hostname or "") if parts.scheme in ("http", "https") else None
+    if host is None:
+        return None
+    return f"{PROFILE.scheme}://{host}{parts.path or '/'}" + (
+        f"?{parts.query}" if parts.query else ""
+    )
+
+
+foreign_or_not = st.builds(
+    lambda scheme, host, rest: f"{scheme}{host}{rest}",
+    st.sampled_from(["https://", "http://", "HTTPS://", "https:", "//", " https://"]),
+    st.sampled_from(
+        [
+            "twitter.com",
+            "www.presstv.ir",
+            "PRESSTV.IR.",
+            "t.me:443",
+            "presstv.tv:99999",
+            "%77ww.presstv.ir",
+            "www.presstv.ir\\",
+            "u@www.presstv.ir",
+            "xn--presstv.ir",
+            "",
+        ]
+    ),
+    st.text(alphabet="/?#:%@\\.\t abc=", max_size=12),
+)
+
+
+@given(url_texts | foreign_or_not)
+@example("https://twitter.com/intent/tweet?url=https%3A%2F%2Fwww.presstv.ir%2FDetail%2F1")
+def test_foreign_links_are_answered_without_cleaning_and_alike(url: str) -> None:
+    assert to_profile_url(url, PROFILE) == _cleaned_then_checked(url)
+
+
+@given(url_texts | foreign_or_not | story_spellings.map(lambda case: case[1]))
+def test_read_link_answers_what_the_three_questions_answer(url: str) -> None:
+    kind, profile_url, ref = read_link(url, PROFILE)
+    assert profile_url == to_profile_url(url, PROFILE)
+    if profile_url is None:
+        assert (kind, ref) == ("other", None)
+        return
+    assert kind == page_type(profile_url, PROFILE)
+    assert ref == (article_ref(profile_url, PROFILE) if kind == "article" else None)

@@ -11,67 +11,38 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
-from lxml import html as lxml_html
-from w3lib.encoding import html_to_unicode
 
 from crawler.extraction.boilerplate import strip_furniture
 from crawler.extraction.breadcrumbs import section_from_crumbs
-from crawler.extraction.clean import count_words, element_text, elements_of, finish_paragraphs
+from crawler.extraction.clean import count_words, element_text, finish_paragraphs
+from crawler.extraction.document import (
+    HEADLINE,
+    Document,
+    ScanPlan,
+    page_text,
+    parse_text,
+    scan_plan,
+)
 from crawler.extraction.generic import read_generic
 from crawler.extraction.merge import PRECEDENCE, LazyLayer, merge, pick
-from crawler.extraction.selectors import read_profile, remove_selected
+from crawler.extraction.selectors import field_selectors, read_profile, remove_selected
 from crawler.extraction.structured import read_structured
 from crawler.profiles import Boilerplate, SiteProfile
-from crawler.urls import article_ref, canonical_of_ref, canonical_url
+from crawler.urls import ArticleRef, article_ref, canonical_of_ref
 
 __all__ = ["PRECEDENCE", "extract_article", "parse_html"]
-
-
-def _parser(encoding: str | None) -> lxml_html.HTMLParser:
-    # A new parser per page: lxml parsers must not be shared between threads.
-    return lxml_html.HTMLParser(
-        encoding=encoding, remove_comments=True, remove_pis=True, collect_ids=False
-    )
-
-
-_NOT_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def parse_html(html: str | bytes) -> etree._Element | None:
     """Parse a page once. Bytes are decoded by BOM, then <meta charset>, then UTF-8 (w3lib),
     and lxml always gets text, so an in-page declaration cannot contradict the decoding.
     None when there is nothing to parse."""
-    if isinstance(html, bytes):
-        _, text = html_to_unicode(None, html)
-    elif isinstance(html, str):
-        text = html
-    else:
-        return None
-    # libxml2 stops at NUL, and lxml refuses the other C0 controls in text set back on the
-    # tree (a tail kept when boilerplate goes): none is text; vertical tab and form feed are
-    # whitespace.
-    text = _NOT_TEXT_RE.sub(lambda m: " " if m[0] in "\x0b\x0c" else "", text)
-    if not text or text.isspace():
-        return None
-    try:
-        # Text straight to lxml: encoding a large page to UTF-8 first costs as much as half
-        # the parse.
-        root = etree.fromstring(text, parser=_parser(None))
-    except ValueError:
-        # An XML declaration naming an encoding, or lone surrogates: hand over UTF-8 bytes.
-        data = text.encode("utf-8", errors="replace")
-        try:
-            root = etree.fromstring(data, parser=_parser("utf-8"))
-        except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-            return None
-    except (etree.ParserError, etree.XMLSyntaxError):
-        return None
-    return root if isinstance(root, etree._Element) else None
+    text = page_text(html)
+    return parse_text(text) if text is not None else None
 
 
 def extract_article(
@@ -83,18 +54,22 @@ def extract_article(
     """
     result: dict[str, Any] = {"title": None, "body": None, "published_at": None}
     result["extraction"] = None
-    result.update(_identity(url, profile))
-    tree = parse_html(html)
-    if tree is None:
+    ref = article_ref(url, profile) if profile is not None else None
+    result.update(_identity(ref, profile))
+    text = page_text(html)
+    if text is None:
         result["field_sources"] = {}
         return result
 
+    # One scan of the page answers the profile's selectors and the structured-data
+    # questions; the lxml tree is built only if something the scan cannot answer is asked.
+    doc = Document(text, _plan_for(profile))
     tz = profile.tzinfo if profile else dt.UTC
     boilerplate = profile.boilerplate if profile else None
     layers: dict[str, Mapping[str, Any]] = {}
-    layers.update(read_structured(tree, url, tz, site_names=[profile.title] if profile else []))
+    layers.update(read_structured(doc, url, tz, site_names=[profile.title] if profile else []))
     if profile is not None:
-        layers["profile"] = read_profile(tree, profile, url)
+        layers["profile"] = read_profile(doc, profile, url)
     title, _ = pick("title", layers)
     titles = [title] if title else []
     caption, _ = pick("image_caption", layers)
@@ -109,7 +84,7 @@ def extract_article(
         # headline the page shows (<h1>, og:title, <title>), not only the chosen title.
         if not paragraphs:
             return None
-        headlines = [*titles, *_headlines(tree, layers)]
+        headlines = [*titles, *_headlines(doc, layers)]
         kept = finish_paragraphs(
             strip_furniture(paragraphs), boilerplate, caption=caption, titles=headlines
         )
@@ -118,7 +93,8 @@ def extract_article(
     for name, layer in layers.items():
         if isinstance(layer, LazyLayer):
             layer.transform("body", finish if name == "profile" else finish_generic)
-    if pick("body", layers)[1] is None:
+    tree = doc.tree if pick("body", layers)[1] is None else None
+    if tree is not None:
         # Only now is trafilatura worth its cost. It edits the tree it is given, so it gets
         # copies, with the profile's boilerplate already gone.
         def fresh() -> etree._Element:
@@ -151,17 +127,29 @@ def extract_article(
         result["body"] = "\n\n".join(body)
         result["word_count"] = count_words(result["body"])
         result["extraction"] = sources["body"]
-    result["canonical_url"] = _canonical(url, result.get("key"), profile, layers)
+    result["canonical_url"] = _canonical(url, ref, profile, layers)
     result["field_sources"] = sources
     return result
 
 
-_H1_XPATH = etree.XPath("(//h1)[position() <= 3]")
+_PLANS: dict[int, tuple[SiteProfile | None, ScanPlan]] = {}
 
 
-def _headlines(tree: etree._Element, layers: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _plan_for(profile: SiteProfile | None) -> ScanPlan:
+    """The profile's scan plan, found by identity: hashing a whole profile per page would
+    cost more than the lookup saves."""
+    found = _PLANS.get(id(profile))
+    if found is None or found[0] is not profile:
+        plan = scan_plan(field_selectors(profile) if profile else ())
+        if len(_PLANS) > 64:  # profiles made on the fly (tests, reextract) must not pile up
+            _PLANS.clear()
+        found = _PLANS[id(profile)] = (profile, plan)
+    return found[1]
+
+
+def _headlines(doc: Document, layers: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Every headline the page shows: its first <h1>s, og:title, JSON-LD and <title>."""
-    found = [element_text(h1) for h1 in elements_of(_H1_XPATH, tree)]
+    found = [element_text(h1) for h1 in doc.elements(HEADLINE, limit=3)]
     for name in ("jsonld", "opengraph", "html"):
         title = layers.get(name, {}).get("title")
         if isinstance(title, str):
@@ -169,10 +157,9 @@ def _headlines(tree: etree._Element, layers: Mapping[str, Mapping[str, Any]]) ->
     return [text for text in found if text]
 
 
-def _identity(url: str, profile: SiteProfile | None) -> dict[str, Any]:
+def _identity(ref: ArticleRef | None, profile: SiteProfile | None) -> dict[str, Any]:
     if profile is None:
         return {"canonical_url": None}
-    ref = article_ref(url, profile)
     return {
         "key": ref.key if ref else None,
         "site": profile.name,
@@ -182,20 +169,23 @@ def _identity(url: str, profile: SiteProfile | None) -> dict[str, Any]:
 
 
 def _canonical(
-    url: str, key: str | None, profile: SiteProfile | None, layers: Mapping[str, Mapping[str, Any]]
+    url: str,
+    ref: ArticleRef | None,
+    profile: SiteProfile | None,
+    layers: Mapping[str, Mapping[str, Any]],
 ) -> str | None:
     """The page's own canonical (rel=canonical, then og:url). With a profile it counts only
-    when it names the same story as `url` (`key`), and is rewritten onto the primary host;
-    otherwise the URL's own canonical form."""
+    when it names the same story as `url` (its `ref`), and is rewritten onto the primary
+    host; otherwise the URL's own canonical form."""
     candidates = (layers[name].get("canonical") for name in ("html", "opengraph"))
     if profile is None:
         return next((c for c in candidates if c), None)
-    if key is None:
+    if ref is None:
         return None
     for candidate in candidates:
         if candidate == url:
             break  # the common case: fetched at its own canonical address
-        ref = article_ref(candidate, profile) if candidate else None
-        if ref is not None and ref.key == key:
-            return canonical_of_ref(ref, profile)  # one parse of the candidate, not two
-    return canonical_url(url, profile)
+        theirs = article_ref(candidate, profile) if candidate else None
+        if theirs is not None and theirs.key == ref.key:
+            return canonical_of_ref(theirs, profile)  # one parse of the candidate, not two
+    return canonical_of_ref(ref, profile)

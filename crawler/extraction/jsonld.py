@@ -8,14 +8,16 @@ import html
 import json
 import re
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.extraction.breadcrumbs import Crumb
-from crawler.extraction.clean import block_paragraphs, elements_of, fold_text, normalize_text
+from crawler.extraction.clean import block_paragraphs, fold_text, normalize_text
 from crawler.extraction.dates import parse_date
+from crawler.extraction.document import JSONLD, Document
 from crawler.extraction.merge import LazyLayer
 from crawler.extraction.values import (
     absolute_url,
@@ -46,10 +48,6 @@ _WORD_RE = re.compile(r"\w+")
 _SENTENCE_END_RE = re.compile(r"[.!?…。؟](?:[\"'”’)\]]*)(?:\s|$)")
 _TAG_RE = re.compile(r"</?[a-zA-Z][^>]*>")
 _ENTITY_RE = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,6}|#x[0-9a-fA-F]{2,5});")
-_SCRIPT_XPATH = etree.XPath(
-    "//script[contains(translate(@type, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
-    " 'abcdefghijklmnopqrstuvwxyz'), 'ld+json')]"
-)
 
 Node = dict[str, Any]
 
@@ -72,14 +70,12 @@ def load_jsonld(text: str) -> Any:
     return None
 
 
-def jsonld_nodes(tree: etree._Element) -> tuple[list[Node], dict[str, Node]]:
-    """Every typed JSON-LD object on the page, shallowest first (so a page's own article
-    comes before articles it merely lists), and an index of objects by @id."""
+def jsonld_nodes(scripts: Iterable[str]) -> tuple[list[Node], dict[str, Node]]:
+    """Every typed JSON-LD object in the page's ld+json scripts, shallowest first (so a
+    page's own article comes before articles it merely lists), and an index of objects by @id."""
     nodes: list[Node] = []
     by_id: dict[str, Node] = {}
-    queue: deque[Any] = deque(
-        load_jsonld(script.text) for script in elements_of(_SCRIPT_XPATH, tree) if script.text
-    )
+    queue: deque[Any] = deque(load_jsonld(script) for script in scripts if script)
     seen = 0
     while queue and seen < _MAX_NODES:
         item = queue.popleft()
@@ -165,14 +161,14 @@ def body_paragraphs(value: Any, description: str | None) -> list[str] | None:
 class JsonLd:
     """The JSON-LD of one page, parsed on first use; one method per field of its story."""
 
-    def __init__(self, tree: etree._Element, url: str, tz: dt.tzinfo) -> None:
-        self.tree = tree
+    def __init__(self, doc: Document, url: str, tz: dt.tzinfo) -> None:
+        self.doc = doc
         self.url = url
         self.tz = tz
 
     @functools.cached_property
     def _parsed(self) -> tuple[list[Node], dict[str, Node]]:
-        return jsonld_nodes(self.tree)
+        return jsonld_nodes(self.doc.strings(JSONLD))
 
     @functools.cached_property
     def article(self) -> Node:

@@ -22,12 +22,12 @@ from crawler.extraction.clean import (
     remove_elements,
 )
 from crawler.extraction.dates import read_date
+from crawler.extraction.document import Document, Selected, reads_alike_in_a_fragment
 from crawler.extraction.merge import LazyLayer
 from crawler.extraction.values import absolute_url, dedupe
 from crawler.profiles import SiteProfile
 
 _css = HTMLTranslator()
-Selected = etree._Element | str
 # Attributes that hold the value when a selector names an element rather than ::attr(x).
 _IMAGE_ATTRS = ("src", "data-src", "data-original", "content", "href")
 _DATE_ATTRS = ("datetime", "content")
@@ -143,35 +143,44 @@ def _attr_of(item: Selected, attrs: tuple[str, ...]) -> str:
     return next((item.get(a, "") for a in attrs if item.get(a)), "") or element_text(item)
 
 
-def first_text(root: etree._Element, selectors: tuple[str, ...]) -> str | None:
+def first_text(doc: Document, selectors: tuple[str, ...]) -> str | None:
     """The first non-empty text the selectors give, tried in order."""
     for selector in selectors:
-        for item in select(root, selector):
+        for item in doc.select(selector):
             text = _text_of(item)
             if text:
                 return text
     return None
 
 
-def all_texts(root: etree._Element, selectors: tuple[str, ...]) -> list[str]:
+def all_texts(doc: Document, selectors: tuple[str, ...]) -> list[str]:
     """Every text of the first selector that yields any (authors, tags)."""
     for selector in selectors:
-        texts = dedupe(t for t in (_text_of(i) for i in select(root, selector)) if t)
+        texts = dedupe(t for t in (_text_of(i) for i in doc.select(selector)) if t)
         if texts:
             return texts
     return []
 
 
-def body_paragraphs(root: etree._Element, profile: SiteProfile) -> list[str] | None:
+def body_paragraphs(doc: Document, profile: SiteProfile) -> list[str] | None:
     """Paragraphs of the first body container with text. The profile's boilerplate and the
     generic boilerplate inside it are skipped while walking, never removed: the page tree
     stays intact for the other fields and nothing needs copying. A selector that yields
-    strings (::text) gives one paragraph per string."""
+    strings (::text) gives one paragraph per string.
+
+    A container the scan found is parsed on its own, and the boilerplate selectors are asked
+    of that fragment: the same elements as in the whole page for CSS without pseudo-classes
+    (see reads_alike_in_a_fragment); any other selector makes the containers come from the
+    whole page's tree instead.
+    """
     own_boilerplate = profile_only_selectors(profile.boilerplate.selectors)
+    in_fragment = _read_alike_in_a_fragment(own_boilerplate)
+    tree = None if in_fragment else doc.tree
     for selector in profile.selectors.body:
-        for item in select(root, selector):
+        found = doc.select(selector) if tree is None else select(tree, selector)
+        for item in found:
             if isinstance(item, str):
-                strings = [normalize_text(s) for s in select(root, selector) if isinstance(s, str)]
+                strings = [normalize_text(s) for s in found if isinstance(s, str)]
                 paragraphs = [s for s in strings if s]
             else:
                 skip = functools.partial(_is_skipped, set(select_union(item, own_boilerplate)))
@@ -181,15 +190,20 @@ def body_paragraphs(root: etree._Element, profile: SiteProfile) -> list[str] | N
     return None
 
 
+@functools.cache
+def _read_alike_in_a_fragment(selectors: tuple[str, ...]) -> bool:
+    return all(reads_alike_in_a_fragment(s) for s in selectors)
+
+
 def _is_skipped(profile_boilerplate: set[etree._Element], element: etree._Element) -> bool:
     return element in profile_boilerplate or is_boilerplate_element(element)
 
 
 def date_value(
-    root: etree._Element, selectors: tuple[str, ...], formats: tuple[str, ...], tz: dt.tzinfo
+    doc: Document, selectors: tuple[str, ...], formats: tuple[str, ...], tz: dt.tzinfo
 ) -> str | None:
     for selector in selectors:
-        for item in select(root, selector):
+        for item in doc.select(selector):
             iso = read_date(_attr_of(item, _DATE_ATTRS), formats, tz)
             if iso is None and not isinstance(item, str):
                 iso = read_date(element_text(item), formats, tz)
@@ -198,11 +212,11 @@ def date_value(
     return None
 
 
-def crumbs(root: etree._Element, selectors: tuple[str, ...]) -> list[Crumb]:
+def crumbs(doc: Document, selectors: tuple[str, ...]) -> list[Crumb]:
     for selector in selectors:
         found = [
             Crumb(_text_of(item), None if isinstance(item, str) else item.get("href"))
-            for item in select(root, selector)
+            for item in doc.select(selector)
         ]
         found = [c for c in found if c.text]
         if found:
@@ -210,31 +224,40 @@ def crumbs(root: etree._Element, selectors: tuple[str, ...]) -> list[Crumb]:
     return []
 
 
-def image_url(root: etree._Element, selectors: tuple[str, ...], url: str) -> str | None:
+def image_url(doc: Document, selectors: tuple[str, ...], url: str) -> str | None:
     for selector in selectors:
-        for item in select(root, selector):
+        for item in doc.select(selector):
             absolute = absolute_url(_attr_of(item, _IMAGE_ATTRS), url)
             if absolute:
                 return absolute
     return None
 
 
-def read_profile(root: etree._Element, profile: SiteProfile, url: str) -> LazyLayer:
+def field_selectors(profile: SiteProfile) -> tuple[str, ...]:
+    """Every selector the profile layer may ask, for the page scan."""
+    s = profile.selectors
+    return (
+        *s.title, *s.lead, *s.body, *s.published_at, *s.modified_at, *s.section, *s.authors,
+        *s.tags, *s.image_url, *s.image_caption,
+    )  # fmt: skip
+
+
+def read_profile(doc: Document, profile: SiteProfile, url: str) -> LazyLayer:
     """Lazy field candidates from the profile's selectors; section is a list of crumbs."""
     s = profile.selectors
     tz = profile.tzinfo
     return LazyLayer(
         {
-            "title": lambda: first_text(root, s.title),
-            "lead": lambda: first_text(root, s.lead),
-            "body": lambda: body_paragraphs(root, profile),
-            "published_at": lambda: date_value(root, s.published_at, s.date_formats, tz),
-            "modified_at": lambda: date_value(root, s.modified_at, s.date_formats, tz),
-            "section": lambda: crumbs(root, s.section),
-            "authors": lambda: all_texts(root, s.authors),
-            "tags": lambda: all_texts(root, s.tags),
-            "image_url": lambda: image_url(root, s.image_url, url),
-            "image_caption": lambda: first_text(root, s.image_caption),
+            "title": lambda: first_text(doc, s.title),
+            "lead": lambda: first_text(doc, s.lead),
+            "body": lambda: body_paragraphs(doc, profile),
+            "published_at": lambda: date_value(doc, s.published_at, s.date_formats, tz),
+            "modified_at": lambda: date_value(doc, s.modified_at, s.date_formats, tz),
+            "section": lambda: crumbs(doc, s.section),
+            "authors": lambda: all_texts(doc, s.authors),
+            "tags": lambda: all_texts(doc, s.tags),
+            "image_url": lambda: image_url(doc, s.image_url, url),
+            "image_caption": lambda: first_text(doc, s.image_caption),
             "language": lambda: profile.language,
         }
     )

@@ -10,14 +10,21 @@ from crawler.extraction.clean import fold_text, normalize_text
 
 _LANG_RE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
 _LANG_SPLIT_RE = re.compile(r"[-_]")
+# An absolute http(s) URL with a host and no whitespace, brackets or ";": urljoin gives it back
+# unchanged unless it holds an empty query or fragment ("?#", a trailing "?" or "#"), which
+# it drops.
+_PLAIN_URL_RE = re.compile(r"https?://[^/\s?#;\[\]][^\s;\[\]]*")
 
 
 def absolute_url(value: str | None, base: str) -> str | None:
     """An http(s) URL resolved against the page's URL; data: URIs and junk give None."""
     if not value:
         return None
+    value = value.strip()
+    if _PLAIN_URL_RE.fullmatch(value) and not value.endswith(("?", "#")) and "?#" not in value:
+        return value  # what urljoin would give, without its cost
     try:
-        resolved = urljoin(base, value.strip())
+        resolved = urljoin(base, value)
         scheme = urlsplit(resolved).scheme
     except ValueError:
         return None
