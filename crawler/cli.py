@@ -102,6 +102,14 @@ def main() -> None:
     help="With --redis: worker processes to run here.",
 )
 @click.option(
+    "--page-workers",
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Processes that read story pages beside the crawl (auto: cores - 1, at most 4; "
+    "0: read them in the crawl's process; a fleet's workers read their own).",
+)
+@click.option(
     "--max-missing-share",
     type=click.FloatRange(min=0, max=1),
     default=0.5,
@@ -135,6 +143,7 @@ def crawl(
     progress: str,
     redis_url: str | None,
     workers: int,
+    page_workers: str,
     max_missing_share: float,
     on_failure: str | None,
     webhook: str | None,
@@ -142,8 +151,18 @@ def crawl(
     verbose: int,
 ) -> int:
     """Crawl SITE (a built-in profile name or a profile file) into the database."""
+    from crawler.page_readers import parse_workers
     from crawler.runner import CrawlOptions
 
+    parsed = parse_overrides(overrides)
+    asked = {"--page-workers": page_workers}
+    if "NEWSMIRROR_PAGE_WORKERS" in parsed:
+        asked["NEWSMIRROR_PAGE_WORKERS"] = parsed["NEWSMIRROR_PAGE_WORKERS"]
+    for flag, value in asked.items():
+        try:
+            parse_workers(value)
+        except ValueError as exc:
+            raise InputError(f"{flag}: {exc}") from None
     profile = load_profile(site)
     options = CrawlOptions(
         db=db,
@@ -163,7 +182,8 @@ def crawl(
         webhook=webhook,
         progress=progress,
         log_level=_log_level(verbose),
-        overrides=parse_overrides(overrides),
+        page_workers=page_workers,
+        overrides=parsed,
     )
     check_fleet_options(redis_url, workers, jobdir)
     _validate_crawl(profile, options)

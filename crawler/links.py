@@ -1,10 +1,15 @@
-"""Find links in HTML quickly, without building a second tree after extraction built one."""
+"""Links of a page: found quickly (no second tree), and what each points to in a profile."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
+
+from crawler import urls
+from crawler.profiles import SiteProfile
 
 # A regular expression is enough here: a missed link is found again on another page or in
 # a feed, and a tree parse per page would double the crawl's parsing cost.
@@ -65,3 +70,26 @@ def feed_links(text: str, base_url: str) -> list[str]:
             if url and url not in found:
                 found.append(url)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """What one link points to, in the profile's terms."""
+
+    kind: str  # article | home | listing | feed | sitemap | robots | other
+    url: str | None = None  # cleaned, on the profile's spelling of the host
+    key: str | None = None  # article links: the story
+    day: dt.date | None = None  # article links: the date in the URL
+    path: str | None = None  # article links: the canonical path, asked on every host
+
+    @classmethod
+    def of(cls, raw: str, profile: SiteProfile) -> Link:
+        kind, url, ref = urls.read_link(raw, profile)
+        if url is None:
+            return cls("other")
+        if kind != "article":
+            return cls(kind, url)
+        if ref is None:
+            return cls("other", url)
+        canonical = urls.canonical_of_ref(ref, profile)  # the URL parsed once, not twice
+        return cls(kind, url, ref.key, ref.date, urlsplit(canonical).path)

@@ -42,6 +42,7 @@ class CrawlOptions:
     webhook: str | None = None
     progress: str = "auto"
     log_level: str = "WARNING"
+    page_workers: str = "auto"
     overrides: Mapping[str, Any] | None = None
 
 
@@ -74,6 +75,7 @@ def crawl_settings(options: CrawlOptions) -> Settings:
         "NEWSMIRROR_ON_FAILURE": options.on_failure or "",
         "NEWSMIRROR_WEBHOOK": options.webhook or "",
         "LOG_LEVEL": options.log_level,
+        "NEWSMIRROR_PAGE_WORKERS": options.page_workers,
     }
     if options.jobdir:
         values["JOBDIR"] = options.jobdir

@@ -22,6 +22,10 @@ DOWNLOAD_DELAY = 0.25
 # Scrapy starts this many asyncio workers for every response's output; the storage pipeline
 # is synchronous, so a hundred per page is only overhead.
 CONCURRENT_ITEMS = 8
+# Scrapy reads a generator callback's source to warn about `return value`, and its cache of
+# the answer is keyed by weak references to bound methods, which die at once: the source was
+# parsed again for every response.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
@@ -76,3 +80,4 @@ NEWSMIRROR_BATCH_SIZE = 200  # captures per write transaction
 NEWSMIRROR_FLUSH_SECONDS = 2.0  # ... or this often, whichever comes first
 NEWSMIRROR_PROGRESS = "lines"  # auto | live | lines | off (the CLI uses auto)
 NEWSMIRROR_PROGRESS_INTERVAL = 30.0  # seconds between progress lines
+NEWSMIRROR_PAGE_WORKERS = "auto"  # processes reading story pages: auto (cores - 1, ≤ 4) | N

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -16,17 +15,14 @@ from scrapy.responsetypes import responsetypes
 from twisted.python.failure import Failure
 
 from crawler import urls
-from crawler.candidates import named_in_alternates, serving_story_urls
 from crawler.classify import (
     NOTICE_MAX_LINKS,
-    classify_article,
     classify_listing,
     find_marker,
     notice_marker,
     visible_text,
 )
 from crawler.clock import utc_now
-from crawler.extraction import extract_article
 from crawler.feeds import Document, read_feed, read_sitemap, robots_sitemaps
 from crawler.hosts import SAME_PAGE_PATHS, HostBook, probe_path
 from crawler.items import (
@@ -41,9 +37,11 @@ from crawler.items import (
     HostVerdict,
     MirrorCandidate,
 )
-from crawler.links import feed_links, page_links
+from crawler.links import Link, feed_links, page_links
 from crawler.middlewares import AlreadyAnswered, BudgetExhausted, OffProfileRequest
+from crawler.page_readers import PageReaders, parse_workers
 from crawler.profiles import SiteProfile, load_profile
+from crawler.reading import LinkBook, StoryPage
 from crawler.routing import Route, logical_text, parse_connect_to
 from crawler.state import CrawlState
 from crawler.window import Window, parse_id_range
@@ -58,7 +56,6 @@ MIRROR_POLICIES = ("all", "first")
 # with the redirect middleware.
 HANDLED_STATUSES = [304, *range(400, 600)]
 MAX_SITEMAP_DEPTH = 3
-LINK_MEMORY = 20_000  # link spellings remembered; cleared when full (memory stays flat)
 DEFAULT_RECHECK_DAYS = 7.0
 # Entry points first, then stories as soon as they are found (a small frontier, and a
 # --max-pages budget goes to stories early), then sitemaps and listing pages.
@@ -127,7 +124,8 @@ class MirrorSpider(scrapy.Spider):
             {host: [] for host in self.profile.live_hosts} if self.probe else {}
         )
         self.discovered: set[str] = set()  # feed, sitemap and listing URLs asked this run
-        self.links: dict[str, Link] = {}  # raw link -> what it is (bounded memo)
+        self.link = LinkBook(self.profile)  # what each link spelling points to (bounded)
+        self.readers = PageReaders(self.profile, 0, self.link)  # workers set in from_crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -145,10 +143,17 @@ class MirrorSpider(scrapy.Spider):
         spider.archive = CrawlState.load(
             settings.get("NEWSMIRROR_DB"), spider.profile, since, settings.get("JOBDIR")
         )
+        asked = settings.get("NEWSMIRROR_PAGE_WORKERS")
+        # A fleet runs a worker process per core already: "auto" reads pages in each.
+        auto = asked is None or str(asked).strip().lower() in ("", "auto")
+        workers = 0 if spider.distributed and auto else parse_workers(asked)
+        spider.readers = PageReaders(spider.profile, workers, spider.link)
+        crawler.signals.connect(spider.readers.start, signal=signals.spider_opened)
         crawler.signals.connect(spider.archive_closed, signal=signals.spider_closed)
         return spider
 
     def archive_closed(self) -> None:
+        self.readers.close()
         self.archive.close()
 
     # --- requests ---------------------------------------------------------------------------
@@ -248,16 +253,9 @@ class MirrorSpider(scrapy.Spider):
             meta={"page_type": page_type, "handle_httpstatus_list": HANDLED_STATUSES, **meta},
         )
 
-    def link(self, raw: str) -> Link:
-        """What a link found on a page points to, worked out once per spelling per run."""
-        found = self.links.get(raw)
-        if found is None:
-            if len(self.links) >= LINK_MEMORY:  # a long backfill must not grow it forever
-                self.links.clear()
-            found = self.links[raw] = Link.of(raw, self.profile)
-        return found
-
-    def story_requests(self, raw: str, recheck: bool = False) -> Iterator[scrapy.Request]:
+    def story_requests(
+        self, raw: str, recheck: bool = False, link: Link | None = None
+    ) -> Iterator[scrapy.Request]:
         """Requests for the story a link names, on the hosts the mirror policy wants, each
         (story, host) once per run. A link to anything but a story gives nothing.
 
@@ -265,7 +263,7 @@ class MirrorSpider(scrapy.Spider):
         within the recheck window or the run is `full`; when it is asked, the request is
         conditional on what the host served last.
         """
-        link = self.link(raw)
+        link = link or self.link(raw)
         if link.key is None or link.path is None:
             return
         if not self.window.contains(link.day):
@@ -356,8 +354,17 @@ class MirrorSpider(scrapy.Spider):
 
     # --- responses --------------------------------------------------------------------------
 
-    def parse_page(self, response: Response) -> Iterator[Item]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Item]:
         page_type: str = response.meta["page_type"]
+        if page_type == "article" and response.status < 300:
+            async for item in self._on_story_page(response):
+                yield item
+            return
+        for item in self._parse_other(response, page_type):
+            yield item
+
+    def _parse_other(self, response: Response, page_type: str) -> Iterator[Item]:
+        """Everything but a story page's 200: 304s, probes, errors and discovery pages."""
         capture = self._capture(response, page_type)
         if response.status == 304:
             # Not modified since the validators we sent: the host still serves what it did.
@@ -378,20 +385,21 @@ class MirrorSpider(scrapy.Spider):
                 yield from self.fallback_requests(response.request)  # type: ignore[arg-type]
             return
         text = response.text if isinstance(response, TextResponse) else None
-        if page_type == "article":
-            yield from self._on_article(response, capture, text)
-        else:
-            yield from self._on_discovery(response, capture, text)
+        yield from self._on_discovery(response, capture, text)
 
-    def _on_article(self, response: Response, capture: Capture, text: str | None) -> Iterator[Item]:
+    async def _on_story_page(self, response: Response) -> AsyncIterator[Item]:
+        """A story page's answer (2xx): read it (in a page worker when there are any), then
+        decide what it is and what to ask next."""
+        capture = self._capture(response, "article")
+        text = response.text if isinstance(response, TextResponse) else None
         key = capture.article_key
-        links: list[str] = []
         asked = (response.meta.get("redirect_urls") or [response.url])[0]
         fingerprint = page_fingerprint(response)
         landed = urls.article_ref(response.url, self.profile)
         if landed is None and response.meta.get("backfill") and key:
             # An id-only address the host answered in place, without redirecting.
             landed = urls.ArticleRef(key=key, source_id=key.split(":", 1)[-1], groups={})
+        page: StoryPage | None = None
         if self.host_policy.gives_probe_page(urls.url_host(asked), fingerprint):
             # The very page the host gives for a story that cannot exist: no story here.
             capture.outcome = SOFT_404 if _says_not_found(text, self.profile) else NOT_ARTICLE
@@ -399,34 +407,47 @@ class MirrorSpider(scrapy.Spider):
             # Binary, or redirected away from the story (to the home page, say).
             capture.outcome = SEIZED if text and notice_marker(text, self.profile) else NOT_ARTICLE
         else:
-            extracted = extract_article(text, response.url, self.profile)
-            links = page_links(text, response.url)
-            others = {self.link(raw).key for raw in links} - {key, None}
-            capture.outcome = classify_article(text, extracted, self.profile, len(others))
+            page = await self.readers.read(text, response.url, landed.key)
+            capture.outcome = page.outcome
             if capture.outcome == ARTICLE:
+                extracted = page.extracted
                 if landed.date is None and not self.window.contains_iso(extracted["published_at"]):
                     self._stat("newsmirror/stories_outside_window")
                     return
                 extracted["key"], extracted["source_id"] = landed.key, landed.source_id
                 capture.article = extracted
                 self.host_policy.served_story(capture.host)
+        for item in self._after_story_page(response, capture, text, (asked, fingerprint), page):
+            yield item
+
+    def _after_story_page(
+        self,
+        response: Response,
+        capture: Capture,
+        text: str | None,
+        asked: tuple[str, str],
+        page: StoryPage | None,
+    ) -> Iterator[Item]:
+        """What follows a story page: host verdicts, its capture, then what it leads to.
+        `asked` is the URL first asked and the answer's fingerprint."""
+        asked_url, fingerprint = asked
         if capture.outcome not in (ARTICLE, SEIZED):
-            yield from self._one_page_for_all(response, capture, text, asked, fingerprint)
+            yield from self._one_page_for_all(response, capture, text, asked_url, fingerprint)
         if capture.outcome == SEIZED:
             yield from self._give_up(capture.host, "seized", f"seizure notice at {response.url}")
         yield capture
-        if capture.outcome != ARTICLE:
+        if capture.outcome != ARTICLE or page is None:
             yield from self.fallback_requests(response.request)  # type: ignore[arg-type]
             return
-        yield from self._candidates(response.url, text or "", links)
-        for raw in links:
-            yield from self.story_requests(raw)
+        yield from self._candidates(response.url, page)
+        for raw, link in page.links:
+            yield from self.story_requests(raw, link=link)
 
-    def _candidates(self, url: str, text: str, links: list[str]) -> Iterator[MirrorCandidate]:
+    def _candidates(self, url: str, page: StoryPage) -> Iterator[MirrorCandidate]:
         """Hosts outside the profile the page names as the site's alternate addresses, or
         links to under the site's story ids: reported once per run, never crawled."""
-        found = dict.fromkeys(named_in_alternates(text, self.profile), ("alternate-addresses", url))
-        for host, link in serving_story_urls(links, self.profile).items():
+        found = dict.fromkeys(page.named_hosts, ("alternate-addresses", url))
+        for host, link in page.serving_hosts.items():
             found.setdefault(host, ("story-links", link))
         for host, (evidence, where) in sorted(found.items()):
             if host not in self.candidates:
@@ -665,26 +686,3 @@ def _describe_failure(failure: Failure, request: scrapy.Request) -> str:
     error = failure.value
     message = str(error).strip() or type(error).__name__
     return f"{type(error).__name__}: {message}"[:500]
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """What one link points to, in the profile's terms."""
-
-    kind: str  # article | home | listing | feed | sitemap | robots | other
-    url: str | None = None  # cleaned, on the profile's spelling of the host
-    key: str | None = None  # article links: the story
-    day: dt.date | None = None  # article links: the date in the URL
-    path: str | None = None  # article links: the canonical path, asked on every host
-
-    @classmethod
-    def of(cls, raw: str, profile: SiteProfile) -> Link:
-        kind, url, ref = urls.read_link(raw, profile)
-        if url is None:
-            return cls("other")
-        if kind != "article":
-            return cls(kind, url)
-        if ref is None:
-            return cls("other", url)
-        canonical = urls.canonical_of_ref(ref, profile)  # the URL parsed once, not twice
-        return cls(kind, url, ref.key, ref.date, urlsplit(canonical).path)

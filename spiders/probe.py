@@ -13,6 +13,7 @@ from crawler import urls
 from crawler.classify import NOTICE_MAX_LINKS
 from crawler.feeds import Document
 from crawler.hosts import SAME_PAGE_PATHS
+from crawler.links import Link
 from spiders.mirror import Item, MirrorSpider, page_fingerprint
 
 
@@ -26,6 +27,8 @@ class ProbeSpider(MirrorSpider):
 
     name = "probe"
     checks_stories = False  # a probe extracts at most one story per host: no health verdict
+    # A handful of pages: reading them here is cheaper than starting a worker process.
+    custom_settings = {"NEWSMIRROR_PAGE_WORKERS": 0}  # noqa: RUF012 - Scrapy's own attribute
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,9 +51,11 @@ class ProbeSpider(MirrorSpider):
             if self.probe:
                 yield self._request_url(f"{base}{host}{self.probe}", "probe", probe_host=host)
 
-    def parse_page(self, response: Response) -> Iterator[Item]:
-        yield from self._same_everywhere(response)
-        yield from super().parse_page(response)
+    async def parse_page(self, response: Response) -> AsyncIterator[Item]:
+        for item in self._same_everywhere(response):
+            yield item
+        async for item in super().parse_page(response):
+            yield item
 
     def _same_everywhere(self, response: Response) -> Iterator[Item]:
         asked = (response.meta.get("redirect_urls") or [response.url])[0]
@@ -66,7 +71,14 @@ class ProbeSpider(MirrorSpider):
         if text.lower().count("<a ") <= NOTICE_MAX_LINKS:
             yield from self._give_up(host, "seized", f"one page for every path, as {response.url}")
 
-    def story_requests(self, raw: str, recheck: bool = False) -> Iterator[scrapy.Request]:
+    def is_answered(self, request: scrapy.Request) -> bool:
+        # The newest story is asked of every host however long ago it was answered: what a
+        # host gives for it is the probe (an incremental run's skip does not apply).
+        return False
+
+    def story_requests(
+        self, raw: str, recheck: bool = False, link: Link | None = None
+    ) -> Iterator[scrapy.Request]:
         return iter(())  # a probe follows nothing
 
     def _follow_links(
