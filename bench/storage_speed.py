@@ -29,7 +29,7 @@ CHROME = "".join(
 
 class _Text:
     """English-like text: words drawn from a Zipf-shaped vocabulary, so FTS indexing and
-    zlib see a realistic spread of common and rare words."""
+    compression see a realistic spread of common and rare words."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -117,17 +117,19 @@ def _batches(n_stories: int, hosts: int, batch: int, seed: int) -> Iterator[list
 
 def _write_all(
     store: Store, n_stories: int, hosts: int, batch: int, seed: int
-) -> tuple[float, WriteResult]:
-    """Seconds spent inside write_captures (generating captures is not timed)."""
+) -> tuple[float, float, WriteResult]:
+    """Seconds spent inside write_captures (generating captures is not timed), and the CPU
+    seconds the process (every thread) used meanwhile."""
     run_id = store.begin_run("presstv", {"bench": True})
-    elapsed = 0.0
+    elapsed = cpu = 0.0
     total = WriteResult()
     for captures in _batches(n_stories, hosts, batch, seed):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         total += store.write_captures(run_id, captures)
         elapsed += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
     store.finish_run(run_id, "finished", {"bench": True})
-    return elapsed, total
+    return elapsed, cpu, total
 
 
 def measure(n_stories: int, hosts: int = 3, batch: int = 500, seed: int = 1) -> dict[str, Any]:
@@ -138,8 +140,8 @@ def measure(n_stories: int, hosts: int = 3, batch: int = 500, seed: int = 1) -> 
         path = Path(tmp) / "bench.db"
         with Store(path) as store:
             store.sync_hosts("presstv", dict(zip(HOSTS, ROLES, strict=True)))
-            seconds, first = _write_all(store, n_stories, hosts, batch, seed)
-            recrawl_seconds, again = _write_all(store, n_stories, hosts, batch, seed)
+            seconds, cpu, first = _write_all(store, n_stories, hosts, batch, seed)
+            recrawl_seconds, _, again = _write_all(store, n_stories, hosts, batch, seed)
             raw = store.db.execute("SELECT sum(size), sum(length(body)) FROM raw_pages")
             raw_bytes, stored_bytes = raw.fetchone()
             store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -153,6 +155,8 @@ def measure(n_stories: int, hosts: int = 3, batch: int = 500, seed: int = 1) -> 
         "batch": batch,
         "seconds": round(seconds, 3),
         "stories_per_s": round(n_stories / seconds),
+        # CPU of every thread while writing: steadier than the rate on a shared machine.
+        "cpu_us_per_story": round(cpu / n_stories * 1e6),
         "captures_per_s": round(captures / seconds),
         "recrawl_stories_per_s": round(n_stories / recrawl_seconds),
         "db_bytes": db_bytes,

@@ -42,11 +42,15 @@ index, split by publication time into buckets one window wide; `near_duplicate_c
 the parameters the index was built with. Placing a story costs one indexed lookup of its bands
 in the two or three time buckets its window overlaps, an exact check of the few candidates
 (their bodies are read from `articles`), and one insert per band: no all-pairs comparison and
-nothing held in memory between stories. A crawl moves through time (newest first or oldest
-first), so its lookups and inserts land on the same few pages of the index whatever its size,
-which keeps the cost per story flat; a crawl in random date order loses that locality, not
-correctness. Signatures are not stored: lookups need only the bands, and candidates are
-checked exactly, which is what a threshold decision deserves.
+nothing held in memory between batches. A batch's new stories are placed together (`_Run`):
+their lookups are a few queries for the whole batch, each story is matched in memory against
+the batch's stories placed before it, in key order, and the rows are written with
+executemany; stories one at a time would give the same rows (tests/test_dedupe.py checks it,
+ids included). A crawl moves through time (newest first or oldest first), so its lookups and
+inserts land on the same few pages of the index whatever its size, which keeps the cost per
+story flat; a crawl in random date order loses that locality, not correctness. Signatures
+are not stored: lookups need only the bands, and candidates are checked exactly, which is
+what a threshold decision deserves.
 
 Bands and rows come from datasketch's optimiser (`MinHashLSH`) weighted towards recall,
 because every candidate is verified exactly and a false candidate only costs one check: at 0.9
@@ -61,14 +65,16 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import re
 import sqlite3
 import struct
 import unicodedata
 import zlib
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +89,14 @@ _INVISIBLE = "\u200b\u2060\ufeff"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
 
 
+# Whitespace str.split() cuts at (str.isspace()), other than the space and the line feed of
+# ordinary text; tests/test_dedupe.py checks the list against every code point.
+_OTHER_SPACES = tuple(
+    "\t\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
 def normalize_text(text: str | None) -> str:
     """NFC-normalised text with every run of whitespace collapsed to one space."""
     if not text:
@@ -91,6 +105,22 @@ def normalize_text(text: str | None) -> str:
         text = unicodedata.normalize("NFC", text)
     if any(char in text for char in _INVISIBLE):  # a plain scan is far cheaper than re.sub
         text = _INVISIBLE_RE.sub(" ", text)
+    return _collapse(text)
+
+
+def _collapse(text: str) -> str:
+    """`" ".join(text.split())`, about twice as fast for the usual shape of a text:
+    words apart by one space, paragraphs by one blank line. Checked, never assumed: a text
+    of any other shape is split and joined."""
+    joined = " ".join(text.split("\n\n"))  # as .replace(), twice as fast
+    if (
+        joined[:1] != " "
+        and joined[-1:] != " "
+        and "  " not in joined
+        and "\n" not in joined
+        and not any(char in joined for char in _OTHER_SPACES)
+    ):
+        return joined
     return " ".join(text.split())
 
 
@@ -100,9 +130,28 @@ def content_hash(title: str | None, body: str | None) -> str:
     Two captures whose title and body differ only in whitespace (line breaks, paragraph
     spacing, non-breaking spaces) or Unicode composition are one version of a story.
     """
+    return _digest(normalize_text(title), normalize_text(body))
+
+
+def content_hash_and_word_count(title: str | None, body: str | None) -> tuple[str, int]:
+    """content_hash(title, body), and the body's words as str.split() counts them (a
+    version's word_count when extraction gave none), from one pass over the body."""
+    normalized = normalize_text(body)
+    if (
+        normalized
+        and unicodedata.is_normalized("NFC", body or "")
+        and not any(char in (body or "") for char in _INVISIBLE)
+    ):
+        # The body only differed from `normalized` in its whitespace: one word a space.
+        words = normalized.count(" ") + 1
+    else:
+        words = len(body.split()) if body else 0
+    return _digest(normalize_text(title), normalized), words
+
+
+def _digest(title: str, body: str) -> str:
     # normalize_text() leaves no newline, so "\n" cannot be confused with the text.
-    joined = normalize_text(title) + "\n" + normalize_text(body)
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()
 
 
 # --- near-duplicates ---------------------------------------------------------------------------
@@ -119,7 +168,18 @@ LSH_WEIGHTS = (0.05, 0.95)  # false positive, false negative weights for the ban
 METHOD = "newsmirror-1: casefolded words, crc32 x position, datasketch affine32 seed 1"
 
 _WORD_RE = re.compile(r"[\w\u200c]+")  # ZWNJ is part of a Persian word, not a break
+# Every ASCII byte that _WORD_RE does not put in a word (all but letters, digits and "_")
+# becomes a space; other bytes (UTF-8 sequences of non-ASCII characters) stay.
+_ASCII_SEPARATORS = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() or byte == ord("_") else ord(" ")
+    for byte in range(256)
+)
+# Non-ASCII characters of English news text that are never part of a word: no-break space,
+# guillemets, en and em dashes, curly quotes, ellipsis, bullet, primes, and the invisible ones.
+_NON_WORD = "\u00a0\u00ab\u00bb\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u2022\u2032\u2033"
+_NON_WORD_UTF8 = tuple((char, char.encode()) for char in _NON_WORD + _INVISIBLE)
 _CHUNK = 500  # keys per IN (...) query and per rebuild page
+_T = TypeVar("_T")
 
 
 def _splitmix64(index: int) -> int:
@@ -156,22 +216,68 @@ def shingle_fingerprints(text: str | None, size: int = SHINGLE_WORDS) -> npt.NDA
     crc32, about 2^-32 a pair, would count as one word), so Jaccard over fingerprints is the
     exact Jaccard of the shingles in practice.
     """
-    if not text:
-        return np.empty(0, dtype=np.uint64)
-    if not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-    words = _WORD_RE.findall(text.casefold())
-    count = len(words) - size + 1
-    if count < 1:
-        return np.empty(0, dtype=np.uint64)
-    hashes = np.fromiter(map(zlib.crc32, map(str.encode, words)), np.uint64, len(words))
+    return shingle_fingerprint_sets([text], size)[0]
+
+
+def shingle_fingerprint_sets(
+    texts: Sequence[str | None], size: int = SHINGLE_WORDS
+) -> list[npt.NDArray[np.uint64]]:
+    """shingle_fingerprints() of each text, worked out for all of them at once: one numpy
+    pass over every word of every text instead of a dozen small calls per text."""
+    words = [_words(text) for text in texts]
+    lengths = [len(each) for each in words]
+    total = sum(lengths)
+    empty = np.empty(0, dtype=np.uint64)
+    if total < size:
+        return [empty for _ in texts]
+    hashes = np.fromiter(map(zlib.crc32, itertools.chain.from_iterable(words)), np.uint64, total)
+    # The shingle starting at each word of the concatenation; those that run into the next
+    # text are never read.
+    count = total - size + 1
     weights = _position_weights(size)
     combined = hashes[:count] * weights[0]
     for position in range(1, size):
         combined += hashes[position : position + count] * weights[position]
-    # sort and drop repeats: np.unique is several times slower on arrays this small
-    ordered = np.sort(_mix64(combined))
-    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+    mixed = _mix64(combined)
+    sets = []
+    end = 0
+    for length in lengths:
+        start, end = end, end + length
+        if length < size:
+            sets.append(empty)
+            continue
+        # sort and drop repeats: np.unique is several times slower on arrays this small
+        ordered = np.sort(mixed[start : end - size + 1])
+        sets.append(ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))])
+    return sets
+
+
+def _words(text: str | None) -> list[bytes]:
+    """The words shingles are made of: of the NFC-normalised, casefolded text, UTF-8."""
+    if not text:
+        return []
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return _utf8_words(text.casefold())
+
+
+def _utf8_words(text: str) -> list[bytes]:
+    """The words of a text as `_WORD_RE` finds them, UTF-8 encoded.
+
+    The same list as encoding each match of `_WORD_RE.findall(text)`, several times faster
+    for English text: bytes.translate turns every ASCII character that cannot be in a word
+    into a space and bytes.split cuts there, both in C. Typographic quotes, dashes and the
+    like become spaces first; a text with other non-ASCII characters (accented or Persian
+    words) goes through the regex.
+    """
+    data = text.encode()
+    if not text.isascii():
+        for char, encoded in _NON_WORD_UTF8:
+            if char in text:
+                data = data.replace(encoded, b" ")  # UTF-8 never matches inside another char
+        if not data.isascii():
+            return [word.encode() for word in _WORD_RE.findall(text)]
+    return data.translate(_ASCII_SEPARATORS).split()
 
 
 def jaccard(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> float:
@@ -299,6 +405,11 @@ def _earliest_before(similar: Iterable[_Candidate], me: tuple[int, str]) -> str 
     return min(earlier)[1] if earlier else None
 
 
+# key, body (None when a sketch of it is at hand), published_at, content_hash, title, and
+# whether the story is indexed already
+_Row = tuple[str, str | None, str | None, str | None, str | None, int]
+
+
 _CONFIG_COLUMNS = tuple(f.name for f in dataclasses.fields(NearDuplicateConfig))
 # What a caller chooses; bands, band_rows and method follow from these and the code.
 _PARAMETERS = ("threshold", "shingle_words", "num_perm", "window_days", "min_shingles")
@@ -307,8 +418,10 @@ _INSERT_CONFIG = (
     f"INSERT INTO near_duplicate_config (id, {', '.join(_CONFIG_COLUMNS)}) "  # noqa: S608
     f"VALUES (1, {', '.join('?' for _ in _CONFIG_COLUMNS)})"
 )
+# Rows to (re)index: key, published_at, content_hash, title and whether the story has an entry
+# already (the body is read only when no sketch of it was given).
 _CHANGED_ROWS = """
-SELECT a.key, a.body, a.published_at, a.content_hash
+SELECT a.key, a.published_at, a.content_hash, a.title, s.id IS NOT NULL
 FROM articles AS a LEFT JOIN near_duplicate_stories AS s ON s.article_key = a.key
 WHERE a.key IN ({marks})
   AND (s.id IS NULL OR s.content_hash IS NOT a.content_hash
@@ -354,8 +467,29 @@ _LINKED_ISSUES = (
 _ISSUE = "SELECT title, published_at FROM articles WHERE key = ?"
 _SET_DUPLICATE = "UPDATE articles SET duplicate_of = ? WHERE key = ? AND duplicate_of IS NOT ?"
 _ARTICLES_PAGE = (
-    "SELECT key, body, published_at, content_hash FROM articles WHERE key > ? ORDER BY key LIMIT ?"
+    "SELECT key, body, published_at, content_hash, title, 0 FROM articles WHERE key > ? "
+    "ORDER BY key LIMIT ?"
 )
+# What placing many stories at once reads: the series among their titles, the bands they share
+# with indexed stories, and those stories' text and links (as _CANDIDATES has them).
+_SERIES_TITLES = """
+SELECT title FROM articles WHERE title IN ({marks}) AND published_at IS NOT NULL
+GROUP BY title HAVING count(DISTINCT substr(published_at, 1, 10)) >= ?
+"""
+_BAND_MATCHES = "SELECT band_hash, story_id FROM near_duplicate_bands WHERE bucket = ? AND band_hash IN ({marks})"
+_CANDIDATE_ROWS = """
+SELECT s.id, s.article_key, s.published_ts, a.body, a.duplicate_of, d.published_ts
+FROM near_duplicate_stories AS s
+JOIN articles AS a ON a.key = s.article_key
+LEFT JOIN near_duplicate_stories AS d ON d.article_key = a.duplicate_of
+WHERE s.id IN ({marks})
+"""
+_INSERT_ENTRY = (
+    "INSERT INTO near_duplicate_stories "
+    "(id, article_key, content_hash, published_at, published_ts, bands) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_ENTRY_TS = "SELECT published_ts FROM near_duplicate_stories WHERE article_key = ?"
+_DUPLICATE_OF = "SELECT duplicate_of FROM articles WHERE key = ?"
 
 
 class NearDuplicateIndex:
@@ -404,22 +538,25 @@ class NearDuplicateIndex:
 
         Store.write_captures calls this with every story its batch touched. A database never
         indexed (created before the index existed, or indexed by other code) is rebuilt
-        whole instead. Returns how many stories were (re)indexed. `sketches` (from sketch())
-        saves computing the texts it holds again.
+        whole instead. Returns how many stories were (re)indexed. `sketches`, by story key,
+        of the text its row holds (from sketch()), saves reading and sketching those texts.
         """
+        sketches = sketches or {}
         wanted = sorted(set(keys))
         if not wanted:
             return 0
         with self.db.atomic():
             if self._needs_rebuild():
                 return self.rebuild()
-            rows = []
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                sql = _CHANGED_ROWS.format(marks=", ".join("?" for _ in chunk))
-                rows.extend(self.conn.execute(sql, chunk).fetchall())
-            for key, body, published_at, chash in rows:
-                self._place(key, body, published_at, chash, (sketches or {}).get(body or ""))
+            found: list[tuple[Any, ...]] = []
+            for chunk in _chunks(wanted):
+                found.extend(self.conn.execute(_CHANGED_ROWS.format(marks=_marks(chunk)), chunk))
+            bodies: dict[str, str | None] = {}
+            for chunk in _chunks([row[0] for row in found if row[0] not in sketches]):
+                sql = f"SELECT key, body FROM articles WHERE key IN ({_marks(chunk)})"  # noqa: S608
+                bodies.update(self.conn.execute(sql, chunk))
+            rows = [(key, bodies.get(key), *rest) for key, *rest in found]
+            self._place_many(rows, sketches)
         return len(rows)
 
     def assign(self, key: str, body: str | None, published_at: str | None) -> str | None:
@@ -447,8 +584,7 @@ class NearDuplicateIndex:
             self.stored = self.config
             last = ""
             while page := self.conn.execute(_ARTICLES_PAGE, [last, _CHUNK]).fetchall():
-                for key, body, published_at, chash in page:
-                    self._place(key, body, published_at, chash)
+                self._place_many(page, {})
                 count += len(page)
                 last = page[-1][0]
         return count
@@ -464,6 +600,33 @@ class NearDuplicateIndex:
                 "call rebuild() to re-index with the new parameters"
             )
         return False
+
+    def _place_many(self, rows: Sequence[_Row], sketches: Mapping[str, Sketch]) -> None:
+        """Place stories in key order with the result of _place() one at a time (`sketches`
+        by story key, as update() takes them).
+
+        A story with an entry already (its text or date changed: its old bands go, the
+        stories linked to it are relinked) or whose title is a series (its issues are
+        relinked) goes through _place(). The runs of other stories between them, new stories
+        that need no relinking of their own, are placed together by `_Run`: a few queries
+        for the whole run, and each story matched in memory against the ones before it.
+        """
+        titles = sorted({row[4] for row in rows if row[4] is not None})
+        series: set[str] = set()
+        for start in range(0, len(titles), _CHUNK):
+            chunk = titles[start : start + _CHUNK]
+            sql = _SERIES_TITLES.format(marks=", ".join("?" for _ in chunk))
+            series.update(title for (title,) in self.conn.execute(sql, [*chunk, SERIES_DAYS]))
+        run: list[_Row] = []
+        for row in rows:
+            key, body, published_at, chash, title, indexed = row
+            if indexed or title in series:
+                _Run(self, run, sketches).place()
+                run = []
+                self._place(key, body, published_at, chash, sketches.get(key))
+            else:
+                run.append(row)
+        _Run(self, run, sketches).place()
 
     def _place(
         self,
@@ -567,10 +730,12 @@ class NearDuplicateIndex:
         """Fingerprints and band hashes of many texts at once, by text, for update(): no
         database access, so a writer can compute them in a thread while SQLite works."""
         config = self.config
-        sketches: dict[str, Sketch] = {}
-        for body in bodies:
-            if body and body not in sketches:
-                sketches[body] = Sketch(shingle_fingerprints(body, config.shingle_words), None)
+        texts = list(dict.fromkeys(body for body in bodies if body))
+        fingerprint_sets = shingle_fingerprint_sets(texts, config.shingle_words)
+        sketches = {
+            text: Sketch(fingerprints, None)
+            for text, fingerprints in zip(texts, fingerprint_sets, strict=True)
+        }
         usable = [
             body for body, s in sketches.items() if s.fingerprints.size >= config.min_shingles
         ]
@@ -612,3 +777,249 @@ class NearDuplicateIndex:
             if jaccard(fingerprints, theirs) >= self.config.threshold:
                 similar.append(_Candidate(key, published_ts, duplicate_of, duplicate_ts))
         return similar
+
+
+def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ", ".join("?" for _ in items)
+
+
+@dataclass(slots=True)
+class _Placing:
+    """A story of a run, as its near_duplicate_stories row will hold it."""
+
+    key: str
+    id: int
+    content_hash: str | None
+    published_at: str | None
+    ts: int | None  # published_ts: set only when the story has bands
+    fingerprints: npt.NDArray[np.uint64]
+    bands: list[int] | None
+
+
+class _Indexed(NamedTuple):
+    """An indexed story sharing a band with a story of the run (a _CANDIDATES row)."""
+
+    key: str
+    published_ts: int
+    body: str | None
+
+
+class _Run:
+    """New stories, in key order, placed with the result of NearDuplicateIndex._place() one at
+    a time, for the cost of a few queries.
+
+    None of them has an entry yet and none has a series title, so placing one changes only its
+    own entry and bands and the duplicate_of of itself and of later stories it is earlier
+    than. Before the run: the indexed stories sharing a band with any of them (one query per
+    time bucket) and their text and links (one query). Then each story is matched against
+    those and against the run's stories placed before it, in memory, and the links it
+    changes are remembered; entries, bands and links are written at the end. The one case
+    that needs the database, relinking a story whose link points outside the index, first
+    writes what is pending so that _relink() reads what it would have read.
+    """
+
+    def __init__(
+        self, index: NearDuplicateIndex, rows: Sequence[_Row], sketches: Mapping[str, Sketch]
+    ) -> None:
+        self.index = index
+        self.conn = index.conn
+        self.config = index.config
+        self.window = index.config.window_seconds
+        self.rows = rows
+        self.sketches = sketches
+        self.keys = {row[0] for row in rows}
+        self.placed: dict[str, _Placing] = {}
+        self.by_band: defaultdict[int, list[_Placing]] = defaultdict(list)
+        self.links: dict[str, str | None] = {}  # duplicate_of now, of every story we know
+        self.entry_ts: dict[str, int | None] = {}  # published_ts of entries outside the run
+        self.fingerprints: dict[str, npt.NDArray[np.uint64]] = {}  # of indexed candidates
+        self.unwritten: list[_Placing] = []
+        self.unwritten_links: dict[str, str | None] = {}
+
+    def place(self) -> None:
+        if not self.rows:
+            return
+        stories = self._stories()
+        indexed = self._indexed_candidates(stories)
+        for story in stories:
+            self._place(story, indexed.get(story.key, []))
+        self._write()
+
+    def _stories(self) -> list[_Placing]:
+        config = self.config
+        sketches = self.sketches
+        timestamps = [published_seconds(row[2]) for row in self.rows]
+        missing = {
+            row[0]: row[1]
+            for row, ts in zip(self.rows, timestamps, strict=True)
+            if ts is not None and row[0] not in sketches
+        }
+        if missing:
+            by_text = self.index.sketch(missing.values())
+            found = {key: by_text[body] for key, body in missing.items() if body in by_text}
+            sketches = {**sketches, **found}
+        (last_id,) = self.conn.execute(
+            "SELECT coalesce(max(id), 0) FROM near_duplicate_stories"
+        ).fetchone()
+        stories = []
+        for number, ((key, _, published_at, chash, *_), ts) in enumerate(
+            zip(self.rows, timestamps, strict=True), 1
+        ):
+            sketch = sketches.get(key) if ts is not None else None
+            fingerprints = sketch.fingerprints if sketch else np.empty(0, dtype=np.uint64)
+            bands = None
+            if sketch and fingerprints.size >= config.min_shingles:
+                bands = (
+                    sketch.bands if sketch.bands is not None else self.index._bands(fingerprints)
+                )
+            # The next rowid SQLite would give, as _place()'s inserts one by one would get.
+            story = _Placing(
+                key,
+                last_id + number,
+                chash,
+                published_at,
+                ts if bands else None,
+                fingerprints,
+                bands,
+            )
+            stories.append(story)
+            for band in bands or ():
+                self.by_band[band].append(story)
+        return stories
+
+    def _band_matches(self, stories: Sequence[_Placing]) -> dict[str, set[int]]:
+        """The ids of the indexed stories each run story shares a band with in its buckets."""
+        wanted: defaultdict[int, set[int]] = defaultdict(set)  # bucket -> band hashes
+        for story in stories:
+            if story.ts is not None and story.bands:
+                for bucket in self.config.buckets(story.ts):
+                    wanted[bucket].update(story.bands)
+        matched: defaultdict[str, set[int]] = defaultdict(set)
+        for bucket, bands in sorted(wanted.items()):
+            for chunk in _chunks(sorted(bands)):
+                sql = _BAND_MATCHES.format(marks=_marks(chunk))
+                for band, story_id in self.conn.execute(sql, [bucket, *chunk]):
+                    for story in self.by_band[band]:
+                        if story.ts is not None and bucket in self.config.buckets(story.ts):
+                            matched[story.key].add(story_id)
+        return matched
+
+    def _indexed_candidates(self, stories: Sequence[_Placing]) -> dict[str, list[_Indexed]]:
+        """The indexed stories each run story shares a band with, in its buckets and window,
+        as _CANDIDATES finds them; their links go into `links` and `entry_ts`."""
+        matched = self._band_matches(stories)
+        rows: dict[int, tuple[str, int | None, str | None]] = {}
+        for chunk in _chunks(sorted(set().union(*matched.values()))):
+            sql = _CANDIDATE_ROWS.format(marks=_marks(chunk))
+            for story_id, key, ts, body, duplicate_of, duplicate_ts in self.conn.execute(
+                sql, chunk
+            ):
+                rows[story_id] = (key, ts, body)
+                self.links[key] = duplicate_of
+                self.entry_ts[key] = ts
+                if duplicate_of is not None and duplicate_of not in self.keys:
+                    self.entry_ts.setdefault(duplicate_of, duplicate_ts)
+        window = self.window
+        found: dict[str, list[_Indexed]] = {}
+        for story in stories:
+            if story.ts is None or story.key not in matched:
+                continue
+            found[story.key] = []
+            for story_id in sorted(matched[story.key]):
+                key, ts, body = rows[story_id]
+                if ts is not None and story.ts - window <= ts <= story.ts + window:
+                    found[story.key].append(_Indexed(key, ts, body))
+        return found
+
+    def _place(self, story: _Placing, indexed: Sequence[_Indexed]) -> None:
+        self.placed[story.key] = story  # its entry exists from here on, as in _place()
+        self.unwritten.append(story)
+        original = None
+        if story.ts is not None:
+            me = (story.ts, story.key)
+            similar = [
+                _Candidate(key, ts, self.links[key], self._entry_ts(self.links[key]))
+                for key, ts, fingerprints in self._candidates(story, indexed)
+                if jaccard(story.fingerprints, fingerprints) >= self.config.threshold
+            ]
+            original = _earliest_before(similar, me)
+            for candidate in similar:
+                if (candidate.published_ts, candidate.key) > me:
+                    self._offer(candidate, story.key, me)
+        self._link(story.key, original)
+
+    def _candidates(
+        self, story: _Placing, indexed: Sequence[_Indexed]
+    ) -> Iterable[tuple[str, int, npt.NDArray[np.uint64]]]:
+        """Indexed stories and the run's stories placed before this one, that share a band
+        with it in its buckets and window, with their fingerprints."""
+        for key, ts, body in indexed:
+            fingerprints = self.fingerprints.get(key)
+            if fingerprints is None:
+                fingerprints = shingle_fingerprints(body, self.config.shingle_words)
+                self.fingerprints[key] = fingerprints
+            yield key, ts, fingerprints
+        if story.ts is None or not story.bands:
+            return
+        buckets = self.config.buckets(story.ts)
+        window = self.window
+        seen = {story.key}
+        for band in story.bands:
+            for other in self.by_band[band]:
+                if other.key in seen or other.key not in self.placed or other.ts is None:
+                    continue
+                seen.add(other.key)
+                if self.config.bucket(other.ts) in buckets and abs(other.ts - story.ts) <= window:
+                    yield other.key, other.ts, other.fingerprints
+
+    def _offer(self, later: _Candidate, key: str, me: tuple[int, str]) -> None:
+        """As NearDuplicateIndex._offer()."""
+        if later.duplicate_of is None:
+            self._link(later.key, key)
+        elif later.duplicate_ts is None:  # linked to a story the index does not hold
+            self._write()
+            self.index._relink(later.key)
+            (self.links[later.key],) = self.conn.execute(_DUPLICATE_OF, [later.key]).fetchone()
+        elif me < (later.duplicate_ts, later.duplicate_of):
+            self._link(later.key, key)
+
+    def _link(self, key: str, original: str | None) -> None:
+        self.links[key] = original
+        self.unwritten_links[key] = original
+
+    def _entry_ts(self, key: str | None) -> int | None:
+        """published_ts of the entry of `key` now; None when it has none (or no bands)."""
+        if key is None:
+            return None
+        if key in self.placed:
+            return self.placed[key].ts
+        if key in self.keys:  # a story of the run not placed yet has no entry
+            return None
+        if key not in self.entry_ts:
+            row = self.conn.execute(_ENTRY_TS, [key]).fetchone()
+            self.entry_ts[key] = row[0] if row else None
+        return self.entry_ts[key]
+
+    def _write(self) -> None:
+        """Write the entries, bands and links placed so far."""
+        entries = []
+        bands: list[tuple[int, int, int]] = []
+        for s in self.unwritten:
+            blob = None
+            if s.bands is not None and s.ts is not None:
+                blob = struct.pack(f"<{len(s.bands)}q", *s.bands)
+                bucket = self.config.bucket(s.ts)
+                bands.extend((bucket, band, s.id) for band in s.bands)
+            entries.append((s.id, s.key, s.content_hash, s.published_at, s.ts, blob))
+        self.conn.executemany(_INSERT_ENTRY, entries)
+        self.conn.executemany(_INSERT_BAND, bands)
+        self.conn.executemany(
+            _SET_DUPLICATE, [(value, key, value) for key, value in self.unwritten_links.items()]
+        )
+        self.unwritten = []
+        self.unwritten_links = {}

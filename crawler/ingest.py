@@ -101,15 +101,33 @@ class Ingestor:
 
     def flush(self) -> WriteResult | None:
         """Write the buffered captures in one transaction (StoreError when it cannot)."""
-        if not self.buffer or self.store is None or self.run_id is None:
+        batch = self.take()
+        if not batch:
             return None
+        result = self.write(batch)
+        self.record(result)
+        return result
+
+    def take(self) -> list[Capture]:
+        """The buffered captures, handed over for writing (the buffer starts again empty)."""
+        if self.store is None or self.run_id is None:
+            return []
         batch, self.buffer = self.buffer, []
-        result = self.store.write_captures(self.run_id, batch)
+        return batch
+
+    def write(self, batch: list[Capture]) -> WriteResult:
+        """Write a batch from take() in one transaction (StoreError when it cannot). Touches
+        only the store, so it may run in a thread of its own while add() goes on."""
+        if self.store is None or self.run_id is None:
+            raise StoreError("the run is not open")
+        return self.store.write_captures(self.run_id, batch)
+
+    def record(self, result: WriteResult) -> None:
+        """Count what a write() did (in the thread that counts everything else)."""
         self._tick("newsmirror/stories_new", result.new_stories)
         self._tick("newsmirror/stories_updated", result.updated_stories)
         self._tick("newsmirror/versions_new", result.new_versions)
         self._tick("newsmirror/gone", result.gone)
-        return result
 
     def finish(
         self,
@@ -136,7 +154,10 @@ class Ingestor:
             status, why = "failed", f"cannot finish the run record: {exc}"
             logger.error(why)
         finally:
-            self.store.close()
+            try:
+                self.store.close()
+            except StoreError as exc:  # the run is recorded (or already failed): say so only
+                logger.warning("closing %s: %s", self.db_path, exc)
             self.store = None
             self.lock.release()
         if status != "finished":

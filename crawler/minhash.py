@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 SEED = 1  # the permutations' seed: stored band hashes depend on it
 _U32 = np.uint64(32)
+BLOCK = 1024  # shingles permuted at once: a 512 KiB buffer at 128 permutations
 
 
 @functools.lru_cache(maxsize=4)
@@ -43,17 +44,29 @@ def signatures(
 ) -> npt.NDArray[np.uint32]:
     """One MinHash signature (num_perm uint32) per non-empty fingerprint set, as rows.
 
-    Each set is permuted as a (permutations x shingles) matrix and reduced along its rows:
-    a story's matrix stays in the CPU cache, which stacking many stories would not.
+    Each set is permuted BLOCK shingles at a time as a (permutations x shingles) matrix in one
+    reused buffer, and reduced along its rows. The permutations a*h + b are one product of
+    [a b] by [h 1]: einsum does it in one pass, about twice as fast as a broadcast multiply
+    and add (uint32 arithmetic wraps mod 2^32, as affine32's does).
     """
     a, b = permutations(num_perm)
-    a, b = a[:, None], b[:, None]
+    coefficients = np.stack([a, b], axis=1)
     out = np.empty((len(fingerprint_sets), num_perm), dtype=np.uint32)
+    permuted = np.empty((num_perm, BLOCK), dtype=np.uint32)
+    hashed = np.ones((2, BLOCK), dtype=np.uint32)  # rows: h, 1
+    part = np.empty(num_perm, dtype=np.uint32)
     for row, fingerprints in enumerate(fingerprint_sets):
         if fingerprints.size == 0:
             raise ValueError("a MinHash signature needs at least one fingerprint")
-        hashed = _premix((fingerprints >> _U32).astype(np.uint32))
-        (a * hashed + b).min(axis=1, out=out[row])
+        values = _premix((fingerprints >> _U32).astype(np.uint32))
+        signature = out[row]
+        for start in range(0, values.size, BLOCK):
+            size = min(BLOCK, values.size - start)
+            hashed[0, :size] = values[start : start + size]
+            np.einsum("ik,kj->ij", coefficients, hashed[:, :size], out=permuted[:, :size])
+            np.minimum.reduce(permuted[:, :size], axis=1, out=signature if start == 0 else part)
+            if start:
+                np.minimum(signature, part, out=signature)
     return out
 
 

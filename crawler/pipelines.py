@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.utils.defer import deferred_from_coro
-from twisted.internet import task
+from twisted.internet import reactor, task
 
 from crawler.ingest import Ingestor
 from crawler.lock import LockHeldError
-from crawler.storage import StoreError
+from crawler.storage import StoreError, WriteResult
 
 if TYPE_CHECKING:
     from typing import Self
@@ -25,12 +27,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# A crawl faster than its writes waits for the write under way once this many batches wait.
+MAX_WAITING_BATCHES = 4
+
+
 class StoragePipeline:
     """Feeds every item to an `Ingestor` writing NEWSMIRROR_DB.
 
     Batches fill to NEWSMIRROR_BATCH_SIZE captures or NEWSMIRROR_FLUSH_SECONDS, whichever
-    comes first, so a killed crawl loses at most that much. The run row is finished on
-    spider_closed, after close_spider has flushed the last batch.
+    comes first, so a killed crawl loses at most that much (and the batch being written).
+    Every use of the database happens in one thread of the pipeline's own: SQLite and
+    compression let go of the GIL while they work, so the crawl goes on fetching and reading
+    pages during a write instead of waiting for it. One batch is written at a time; what
+    arrives meanwhile makes the next one. The run row is finished on spider_closed, after
+    close_spider has written the last batch.
     """
 
     def __init__(self, crawler: Crawler, ingestor: Ingestor, flush_seconds: float) -> None:
@@ -38,6 +48,8 @@ class StoragePipeline:
         self.ingestor = ingestor
         self.flush_seconds = flush_seconds
         self._timer: task.LoopingCall | None = None
+        self._store = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-store")
+        self._writing: Future[WriteResult] | None = None
         self.failed = False
 
     @classmethod
@@ -62,7 +74,9 @@ class StoragePipeline:
 
     def open_spider(self) -> None:
         try:
-            run_id = self.ingestor.open(self.profile, run_params(self.crawler))
+            run_id = self._store.submit(
+                self.ingestor.open, self.profile, run_params(self.crawler)
+            ).result()
         except (LockHeldError, OSError) as exc:
             self._refuse_run(str(exc))
             return
@@ -83,24 +97,64 @@ class StoragePipeline:
 
     def process_item(self, item: Any) -> Any:
         if self.ingestor.add(item):
+            if self._writing is not None and self._waiting_batches() >= MAX_WAITING_BATCHES:
+                self._wait_for_write()  # storage is the bottleneck: the crawl waits for it
             self.flush()
         return item
 
     def flush(self) -> None:
-        if self.failed:
+        """Start writing what has gathered, unless a write is under way (its end starts the
+        next one when a batch is due)."""
+        if self.failed or self._writing is not None:
             return
+        batch = self.ingestor.take()
+        if not batch:
+            return
+        writing = self._writing = self._store.submit(self.ingestor.write, batch)
+        writing.add_done_callback(lambda done: reactor.callFromThread(self._written, done))
+
+    def _written(self, done: Future[WriteResult]) -> None:
+        """A write ended (on the reactor's thread); called at most once per write."""
+        if done is not self._writing:
+            return  # already handled by _wait_for_write
+        self._writing = None
         try:
-            self.ingestor.flush()
+            result = done.result()
         except (StoreError, sqlite3.Error) as exc:
             logger.error("cannot write to %s: %s", self.ingestor.db_path, exc)
-            self.failed = True
-            self.crawler.stats.set_value("newsmirror/storage_error", str(exc))
-            self._stop_crawl("storage_error")
+            self._fail(str(exc))
+            return
+        except Exception as exc:  # a bug: never leave the crawl running without its writer
+            logger.exception("writing to %s failed", self.ingestor.db_path)
+            self._fail(f"{type(exc).__name__}: {exc}")
+            return
+        self.ingestor.record(result)
+        if self._waiting_batches() >= 1:
+            self.flush()
+
+    def _fail(self, reason: str) -> None:
+        self.failed = True
+        self.crawler.stats.set_value("newsmirror/storage_error", reason)
+        self._stop_crawl("storage_error")
+
+    def _wait_for_write(self) -> None:
+        writing = self._writing
+        if writing is None:
+            return
+        futures.wait([writing])
+        self._written(writing)
+
+    def _waiting_batches(self) -> int:
+        return len(self.ingestor.buffer) // max(1, self.ingestor.batch_size)
 
     def close_spider(self) -> None:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
-        self.flush()
+        while self._writing is not None or (
+            self.ingestor.buffer and self.ingestor.store is not None and not self.failed
+        ):
+            self._wait_for_write()
+            self.flush()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.crawler.stats.get_value("newsmirror/status") == "locked":
@@ -112,9 +166,14 @@ class StoragePipeline:
             "skipped_known": stats.get_value("newsmirror/stories_skipped_known", 0),
             "requests_refused": stats.get_value("newsmirror/requests_refused", 0),
         }
-        status, why = self.ingestor.finish(
-            reason, checks_stories=getattr(spider, "checks_stories", True), extra_stats=extra
+        finishing = self._store.submit(
+            self.ingestor.finish,
+            reason,
+            checks_stories=getattr(spider, "checks_stories", True),
+            extra_stats=extra,
         )
+        status, why = finishing.result()
+        self._store.shutdown(wait=False)
         stats.set_value("newsmirror/status", status)
         if why:
             stats.set_value("newsmirror/failure", why)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import random
+import re
+import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from bench.neardup_speed import measure
 from crawler import minhash
@@ -20,6 +26,7 @@ from crawler.dedupe import (
     NearDuplicateConfig,
     NearDuplicateConfigError,
     NearDuplicateIndex,
+    content_hash,
     jaccard,
     published_seconds,
     shingle_fingerprints,
@@ -535,3 +542,228 @@ def test_a_copy_under_its_original_title_is_still_a_duplicate(store: Store) -> N
         capture(2, edit(BULLETIN, [10]), published(1), title=title),
     )
     assert links(store) == {1: None, 2: 1}
+
+
+# --- a batch is placed as its stories would be one at a time -------------------------------------
+
+
+def test_a_story_and_its_copy_in_one_batch_are_linked_as_in_two(tmp_path: Path) -> None:
+    body = text(1)
+    copy = capture(2, edit(body, [7]), published(1), title="Republished")
+    with Store(tmp_path / "one.db") as together, Store(tmp_path / "two.db") as apart:
+        write(together, capture(1, body, published(0)), copy)
+        write(apart, capture(1, body, published(0)))
+        write(apart, copy)
+        assert links(together) == links(apart) == {1: None, 2: 1}
+        assert index_state(together) == index_state(apart)
+
+
+def test_a_corpus_in_one_batch_is_indexed_as_one_story_per_batch(tmp_path: Path) -> None:
+    captures, expected = corpus()
+    with Store(tmp_path / "one.db") as together, Store(tmp_path / "many.db") as apart:
+        write(together, *captures)
+        for one in captures:
+            write(apart, one)
+        assert links(together) == expected
+        assert index_state(together) == index_state(apart)
+
+
+SERIES_TITLE = "Press TV’s news headlines"
+
+
+def _unindexed_batch(store: Store, monkeypatch: pytest.MonkeyPatch, *captures: Capture) -> None:
+    """Write the captures' stories without indexing them, as a batch leaves them for update()."""
+    with monkeypatch.context() as patched:
+        patched.setattr(NearDuplicateIndex, "update", lambda *args, **kwargs: 0)
+        write(store, *captures)
+
+
+def _copy(store: Store, path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    store.db.conn.backup(conn)
+    return conn
+
+
+def _one_at_a_time(conn: sqlite3.Connection, keys: Sequence[str]) -> None:
+    """What update() did before batches: _place() for each changed story, in key order."""
+    index = NearDuplicateIndex(conn)
+    marks = ", ".join("?" for _ in keys)
+    rows = conn.execute(
+        "SELECT a.key, a.body, a.published_at, a.content_hash FROM articles AS a "  # noqa: S608
+        "LEFT JOIN near_duplicate_stories AS s ON s.article_key = a.key "
+        f"WHERE a.key IN ({marks}) AND (s.id IS NULL OR s.content_hash IS NOT a.content_hash "
+        "OR s.published_at IS NOT a.published_at) ORDER BY a.key",
+        sorted(keys),
+    ).fetchall()
+    with index.db.atomic():
+        for key, body, when, chash in rows:
+            index._place(key, body, when, chash)
+
+
+def _whole_index(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """Every row the index wrote, ids included."""
+    return tuple(
+        conn.execute(sql).fetchall()
+        for sql in (
+            "SELECT key, duplicate_of FROM articles ORDER BY key",
+            "SELECT * FROM near_duplicate_stories ORDER BY id",
+            "SELECT * FROM near_duplicate_bands ORDER BY bucket, band_hash, story_id",
+        )
+    )
+
+
+def _random_story(rng: random.Random, bases: Sequence[str], story: int, minute: int) -> Capture:
+    roll = rng.random()
+    if roll < 0.15:
+        body = text(rng.randint(5000, 6000))  # unrelated
+    elif roll < 0.2:
+        body = text(rng.randint(5000, 6000), words=15)  # too short to link
+    else:
+        body = edit(rng.choice(bases), rng.sample(range(250), rng.randint(0, 3)), str(minute))
+    when = published(rng.choice([0, 0.5, 1, 1, 2, 3.5, 5])) if rng.random() < 0.9 else None
+    title = SERIES_TITLE if rng.random() < 0.15 else None
+    return capture(story, body, when, minute=minute, title=title)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_placing_a_batch_writes_what_placing_each_story_in_turn_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """New stories, edited ones (re-indexed), series issues and links the index did not make,
+    mixed in one update(): links, entries (ids too) and bands as _place() gives them."""
+    rng = random.Random(seed)
+    bases = [text(4000 + n) for n in range(3)]
+    with Store(tmp_path / "news.db") as store:
+        store.sync_hosts("presstv", ROLES)
+        for minute in range(0, 12, 3):  # an archive indexed already
+            write(
+                store,
+                *(_random_story(rng, bases, rng.randint(1, 30), minute + n) for n in range(3)),
+            )
+        batch: dict[str, Capture] = {}
+        for n in range(rng.randint(5, 25)):
+            one = _random_story(rng, bases, rng.randint(1, 40), 20 + n)
+            batch[str(one.article_key)] = one
+        _unindexed_batch(store, monkeypatch, *batch.values())
+        keys = list(batch)
+        stored = [key for (key,) in store.db.execute("SELECT key FROM articles ORDER BY key")]
+        for key in rng.sample(stored, min(6, len(stored))):  # links made elsewhere
+            target = rng.choice([*keys, "presstv:999", "presstv:1"])
+            store.db.execute("UPDATE articles SET duplicate_of = ? WHERE key = ?", [target, key])
+        batched, single = _copy(store, tmp_path / "batched.db"), _copy(store, tmp_path / "one.db")
+    with batched:  # some texts sketched ahead, as Store.write_captures does, others read
+        index = NearDuplicateIndex(batched)
+        bodies = dict(batched.execute("SELECT key, body FROM articles"))
+        ahead = rng.sample(keys, len(keys) // 2)
+        by_text = index.sketch(bodies[key] for key in ahead)
+        sketches = {key: by_text[bodies[key]] for key in ahead if bodies[key] in by_text}
+        assert index.update(keys, sketches) > 0
+    with single:
+        _one_at_a_time(single, keys)
+    assert _whole_index(batched) == _whole_index(single)
+    batched.close()
+    single.close()
+
+
+def test_a_rebuild_places_pages_as_one_story_at_a_time_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captures, expected = corpus()
+    with Store(tmp_path / "news.db") as store:
+        _unindexed_batch(store, monkeypatch, *captures)
+        rebuilt, single = _copy(store, tmp_path / "rebuilt.db"), _copy(store, tmp_path / "one.db")
+    with rebuilt:
+        assert NearDuplicateIndex(rebuilt).rebuild() == len(captures)
+    with single:
+        NearDuplicateIndex(single).rebuild()  # stores the configuration
+        single.execute("DELETE FROM near_duplicate_bands")
+        single.execute("DELETE FROM near_duplicate_stories")
+        single.execute("UPDATE articles SET duplicate_of = NULL")
+        _one_at_a_time(single, [str(c.article_key) for c in captures])
+    assert _whole_index(rebuilt) == _whole_index(single)
+    assert dict(rebuilt.execute("SELECT key, duplicate_of FROM articles")) == {
+        f"presstv:{story}": None if original is None else f"presstv:{original}"
+        for story, original in expected.items()
+    }
+    rebuilt.close()
+    single.close()
+
+
+# --- the fast paths give what the plain code gives ----------------------------------------------
+
+_WORD = re.compile(r"[\w\u200c]+")
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+@example("Iran’s “talks” — resumed\u00a0today… naïve, می\u200cخواهم ١٢٣ x_y")
+@example("Zero\u200bwidth, word\u2060joiner and \ufeffBOM; tabs\tand\x1cseparators\x85")
+@example("STRASSE Straße ﬁnal Ǆ")
+def test_shingles_come_from_the_words_the_regex_finds(value: str) -> None:
+    """Words are cut in bytes for speed; they must be the regex's words exactly."""
+    words = _WORD.findall(value.casefold())
+    fingerprints = shingle_fingerprints(value, size=1)
+    assert fingerprints.size == len(set(words))
+    if len(words) >= 5:
+        expected = shingle_fingerprints(" ".join(words))
+        assert shingle_fingerprints(value).tolist() == expected.tolist()
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=120))
+def test_words_are_the_regex_matches_encoded(value: str) -> None:
+    from crawler.dedupe import _utf8_words  # noqa: PLC0415 - the private helper under test
+
+    assert _utf8_words(value) == [word.encode() for word in _WORD.findall(value)]
+
+
+def test_signatures_of_long_texts_equal_datasketch_affine32_minhash() -> None:
+    from datasketch import MinHash  # noqa: PLC0415
+
+    fingerprints = shingle_fingerprints(text(77, words=2500))  # several blocks of shingles
+    assert fingerprints.size > 2 * minhash.BLOCK
+    [signature] = minhash.signatures([fingerprints], 128)
+    expected = MinHash(num_perm=128, seed=minhash.SEED, hashfunc=int, scheme="affine32")
+    expected.update_batch((fingerprints >> np.uint64(32)).tolist())
+    assert signature.tolist() == np.asarray(expected.hashvalues).tolist()
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["word", "é", "e\u0301", " ", "  ", "\n", "\n\n", "\t", "\xa0", "\u200b", "’"]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+@example("Plain  text,\n\nin two paragraphs.")
+@example("Curly “quotes” and Iran’s\u00a0spaces")
+@example("De\u0301composed and zero\u200bwidth")
+@example("")
+def test_content_hash_and_word_count_agree_with_their_definitions(body: str) -> None:
+    from crawler.dedupe import content_hash_and_word_count  # noqa: PLC0415
+
+    assert content_hash_and_word_count("A title", body) == (
+        content_hash("A title", body),
+        len(body.split()),
+    )
+
+
+def test_the_other_spaces_are_every_space_str_split_cuts_at() -> None:
+    from crawler.dedupe import _OTHER_SPACES  # noqa: PLC0415 - the private table under test
+
+    spaces = {chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()}
+    assert set(_OTHER_SPACES) == spaces - {" ", "\n"}
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", "b", " ", "  ", "\n", "\n\n", "\t", "\xa0", "é", "\u2028"]),
+        max_size=30,
+    ).map("".join)
+)
+@example("one two\n\nthree")
+@example("\n\nleading and trailing\n\n")
+@example("a\n\n\nb")
+def test_whitespace_is_collapsed_as_split_and_join_would(value: str) -> None:
+    from crawler.dedupe import _collapse  # noqa: PLC0415 - the private fast path under test
+
+    assert _collapse(value) == " ".join(value.split())

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import random
 import re
 import sqlite3
+import sys
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -14,10 +17,17 @@ from typing import Any
 import pytest
 import sqlite_utils
 
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
+
 from bench.storage_speed import measure
 from crawler.dedupe import content_hash
 from crawler.items import Capture
 from crawler.storage import Store, StoreError, WriteResult
+from crawler.storage import store as store_module
+from crawler.storage.wal import wal_bytes
 
 PRIMARY, UK, TV, COM = "www.presstv.ir", "www.presstv.co.uk", "www.presstv.tv", "www.presstv.com"
 ROLES = {PRIMARY: "primary", UK: "alternate", TV: "alternate", COM: "retired"}
@@ -361,13 +371,45 @@ def test_raw_body_is_stored_once_compressed(store: Store, run_id: int) -> None:
     assert result.new_raw_pages == 1
     sha = hashlib.sha256(raw).hexdigest()
     [page] = rows(store, "SELECT * FROM raw_pages")
-    assert (page["sha256"], page["compression"], page["size"]) == (sha, "zlib", len(raw))
+    assert (page["sha256"], page["compression"], page["size"]) == (sha, "zstd", len(raw))
     assert len(page["body"]) < len(raw) / 10
-    assert zlib.decompress(page["body"]) == raw
+    assert zstd.decompress(page["body"]) == raw
+    # One frame that names its size, as zstd tools other than Python's want it.
+    assert zstd.get_frame_info(page["body"]).decompressed_size == len(raw)
     assert store.raw_page(sha) == raw
     assert store.raw_page("0" * 64) is None
     assert json.loads(page["headers"]) == {"Content-Type": ["text/html; charset=utf-8"]}
     assert {r["raw_sha256"] for r in rows(store, "SELECT raw_sha256 FROM captures")} == {sha}
+
+
+def test_raw_pages_stored_as_zlib_by_earlier_releases_still_read(store: Store, run_id: int) -> None:
+    old = b"<html><p>Stored before pages were zstd.</p></html>" * 20
+    sha = hashlib.sha256(old).hexdigest()
+    store.db.execute(
+        "INSERT INTO raw_pages (sha256, body, compression, size, first_seen_at) "
+        "VALUES (?, ?, 'zlib', ?, ?)",
+        [sha, zlib.compress(old), len(old), at(0)],
+    )
+    page = make_capture(raw=old)
+    assert store.write_captures(run_id, [page, make_capture(UK)]).new_raw_pages == 1
+    assert store.raw_page(sha) == old
+    compressions = rows(store, "SELECT compression, count(*) AS n FROM raw_pages GROUP BY 1")
+    assert {r["compression"]: r["n"] for r in compressions} == {"zlib": 1, "zstd": 1}
+
+
+def test_a_raw_page_in_an_unknown_compression_is_one_clear_error(store: Store) -> None:
+    store.db.execute(
+        "INSERT INTO raw_pages (sha256, body, compression, size, first_seen_at) "
+        "VALUES ('ab', x'00', 'lzma', 1, ?)",
+        [at(0)],
+    )
+    with pytest.raises(StoreError, match="raw page ab uses unknown 'lzma'"):
+        store.raw_page("ab")
+
+
+def test_an_empty_body_is_kept_and_reads_back_empty(store: Store, run_id: int) -> None:
+    store.write_captures(run_id, [make_capture(outcome="soft_404", raw=b"")])
+    assert store.raw_page(hashlib.sha256(b"").hexdigest()) == b""
 
 
 def test_failed_fetch_without_body_has_no_raw_page(store: Store, run_id: int) -> None:
@@ -607,4 +649,58 @@ def test_storage_benchmark_runs() -> None:
     assert figures["raw_compression_ratio"] > 1
 
 
+def test_the_wal_is_checkpointed_beside_the_writer_and_starts_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its limit the WAL is copied back into the database by the store's own thread, not
+    in a commit, and its file starts over at the limit's size instead of growing."""
+    monkeypatch.setattr(store_module, "WAL_CHECKPOINT_PAGES", 30)
+    monkeypatch.setattr(store_module, "WAL_AUTOCHECKPOINT_PAGES", 10**6)  # SQLite's: never
+    path = tmp_path / "news.db"
+    wal = Path(f"{path}-wal")
+    sizes = []
+    with Store(path) as store:
+        store.sync_hosts("presstv", ROLES)
+        run_id = store.begin_run("presstv", {})
+        page_size = store.db.execute("PRAGMA page_size").fetchone()[0]
+        for story in range(1, 41):
+            raw = random.Random(story).randbytes(6000)  # does not compress: two pages a story
+            store.write_captures(run_id, [make_capture(story=story, raw=raw)])
+            sizes.append(wal.stat().st_size)
+            time.sleep(0.05)  # the pause between a crawl's batches, when the thread catches up
+        assert store.stats()["stories"] == 40
+    limit = wal_bytes(30, page_size)
+    assert sum(sizes) > 20 * limit  # far more was written than the limit...
+    assert max(sizes) < 6 * limit  # ...and the WAL never held much more than it
+    assert sizes.count(limit) >= 3, sizes  # cut back to the limit each time it started over
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM raw_pages").fetchone() == (40,)
+
+
 # --- docs/schema.md stays true ------------------------------------------------------------------
+
+
+def _python_block_after(heading: str) -> str:
+    section = DOCS.read_text().split(heading, 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("compression", ["zstd", "zlib"])
+def test_the_documented_way_to_read_a_raw_page_reads_both_compressions(
+    store: Store, run_id: int, compression: str
+) -> None:
+    raw = b"<html><p>What a reader of the archive gets back.</p></html>" * 30
+    sha = hashlib.sha256(raw).hexdigest()
+    if compression == "zstd":
+        store.write_captures(run_id, [make_capture(raw=raw)])
+    else:  # a row from before pages were zstd
+        store.db.execute(
+            "INSERT INTO raw_pages (sha256, body, compression, size, first_seen_at) "
+            "VALUES (?, ?, 'zlib', ?, ?)",
+            [sha, zlib.compress(raw), len(raw), at(0)],
+        )
+    code = _python_block_after("### `raw_pages`").replace("data/newsmirror.db", str(store.path))
+    namespace: dict[str, Any] = {"sha": sha}
+    exec(code, namespace)  # noqa: S102 - the snippet from docs/schema.md, run as a reader would
+    assert namespace["html"] == raw

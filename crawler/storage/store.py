@@ -6,9 +6,10 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
+import sys
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,17 +20,33 @@ from typing import Any, NamedTuple, Self
 from sqlite_utils import Database
 
 from crawler.clock import to_utc, utc_now
-from crawler.dedupe import NearDuplicateIndex, content_hash
+from crawler.dedupe import NearDuplicateIndex, Sketch, content_hash_and_word_count
 from crawler.items import ARTICLE, GONE, LISTING, OUTCOMES, UNCHANGED, Capture, MirrorCandidate
 from crawler.storage.schema import EXTRACTED_COLUMNS, MIGRATIONS
 from crawler.storage.stories import HostRecord, Story, Version, sort_hosts
+from crawler.storage.wal import Checkpointer, wal_bytes
+
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:  # the standard library's module, backported (Scrapy needs it too before 3.14)
+    from backports import zstd
 
 BUSY_TIMEOUT_MS = 10_000
 CACHE_SIZE = -8_192  # KiB when negative: a batch's FTS and index pages stay in memory
-WAL_CHECKPOINT_PAGES = 10_000
+WAL_CHECKPOINT_PAGES = 10_000  # checkpointed in a thread (crawler/storage/wal.py) past this
+# SQLite's own checkpoint in the commit, for a writer that leaves that thread no time.
+WAL_AUTOCHECKPOINT_PAGES = 4 * WAL_CHECKPOINT_PAGES
 IN_CHUNK = 500  # parameters per IN (...) query, well under SQLite's limit
 RECENT = 10  # runs and errors that stats() reports
-COMPRESSION = "zlib"
+# New raw pages are zstd frames (RFC 8878, content size in the header): at level 3 about twice
+# as fast as zlib's default level 6 on news pages, and smaller. Pages stored as zlib by
+# earlier releases stay as they are; `compression` says how to read each row.
+COMPRESSION = "zstd"
+ZSTD_LEVEL = 3
+DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
+    "zstd": zstd.decompress,
+    "zlib": zlib.decompress,
+}
 ROLES = ("primary", "alternate", "retired")
 STATES = ("up", "down", "seized", "redirecting", "unknown")
 RUN_STATUSES = ("running", "finished", "failed", "interrupted")
@@ -264,8 +281,12 @@ def _marks(items: Sequence[Any]) -> str:
     return ", ".join("?" for _ in items)
 
 
+# json.dumps() with these options would build a new encoder for every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return _ENCODER.encode(value)
 
 
 def _json_list(value: Any) -> str:
@@ -276,16 +297,16 @@ def _json_list(value: Any) -> str:
     return _dumps([str(v) for v in value])
 
 
-def _version_fields(article: dict[str, Any]) -> dict[str, Any]:
-    """The extracted fields of an article dict, as stored in versions and articles."""
+def _version_fields(article: dict[str, Any], word_count: int) -> dict[str, Any]:
+    """The extracted fields of an article dict, as stored in versions and articles;
+    `word_count` (of the body, split on whitespace) when extraction gave none."""
     fields = {name: article.get(name) for name in _FIELDS}
     fields["authors"] = _json_list(fields["authors"])
     fields["tags"] = _json_list(fields["tags"])
     if fields["field_sources"] is not None:
         fields["field_sources"] = _dumps(fields["field_sources"])
-    body = fields["body"]
-    if fields["word_count"] is None and body:
-        fields["word_count"] = len(body.split())
+    if fields["word_count"] is None and fields["body"]:
+        fields["word_count"] = word_count
     return fields
 
 
@@ -300,20 +321,31 @@ class _Batch:
     captures: list[tuple[Any, ...]] = field(default_factory=list)
     checks: list[tuple[Any, ...]] = field(default_factory=list)  # story_checks rows
     page_validators: list[tuple[Any, ...]] = field(default_factory=list)
-    raw: dict[str, Capture] = field(default_factory=dict)  # sha256 -> first capture with it
-    hashes: dict[tuple[str | None, str | None], str] = field(default_factory=dict)
+    # sha256 -> the first capture with it, its fetched_at in UTC and its headers as JSON
+    raw: dict[str, tuple[Capture, str, str]] = field(default_factory=dict)
+    # (title, body) -> content_hash and the body's word count
+    hashes: dict[tuple[str | None, str | None], tuple[str, int]] = field(default_factory=dict)
     new_versions: int = 0
     gone: int = 0
 
-    def content_hash(self, title: str | None, body: str | None) -> str:
+    def content_hash(self, title: str | None, body: str | None) -> tuple[str, int]:
         # Mirrors mostly serve the same text: normalise each distinct text once per batch.
         known = self.hashes.get((title, body))
         if known is None:
-            known = self.hashes[title, body] = content_hash(title, body)
+            known = self.hashes[title, body] = content_hash_and_word_count(title, body)
         return known
 
 
 _BODY = 3 + _FIELDS.index("body")  # in an articles row: key, site, source_id, then the fields
+
+
+class _Planned(NamedTuple):
+    """What _plan_capture() made of a capture."""
+
+    key: str | None
+    outcome: str
+    content_hash: str | None
+    at: str  # fetched_at in UTC
 
 
 class _StoryRows(NamedTuple):
@@ -333,6 +365,7 @@ class Store:
         self.path = Path(path)
         self.readonly = readonly
         self._pool: ThreadPoolExecutor | None = None
+        self._checkpointer: Checkpointer | None = None
         conn = _connect(self.path, readonly)
         try:
             with _sqlite_errors(self.path):
@@ -347,8 +380,13 @@ class Store:
                     conn.execute("PRAGMA foreign_keys = ON")
                     conn.execute(f"PRAGMA cache_size = {CACHE_SIZE}")
                     # Checkpoints fsync the database file; at ~35 KB a story the default
-                    # (1000 pages) would do so every hundred stories.
-                    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+                    # (1000 pages) would do so every hundred stories. They run beside the
+                    # writer, not in its commits (see Checkpointer).
+                    (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+                    limit = wal_bytes(WAL_CHECKPOINT_PAGES, page_size)
+                    conn.execute(f"PRAGMA journal_size_limit = {limit}")
+                    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+                    self._checkpointer = Checkpointer(self.path, limit, BUSY_TIMEOUT_MS)
                     MIGRATIONS.apply(self.db)
         except BaseException:
             conn.close()
@@ -362,6 +400,34 @@ class Store:
                 f"{self.path} has an older schema; open it once for writing to upgrade it"
             )
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, holding the write lock from its start (BEGIN IMMEDIATE).
+
+        A deferred BEGIN (sqlite-utils' atomic()) reads first and asks for the write lock at
+        its first write; when another connection is writing then, SQLite cannot wait for it
+        (the wait could deadlock) and fails at once instead of waiting busy_timeout. Inside a
+        transaction already, a savepoint.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
     def close(self) -> None:
         try:
             if not self.readonly:
@@ -371,6 +437,8 @@ class Store:
         finally:
             if self._pool is not None:
                 self._pool.shutdown()
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             self.db.close()
 
     def __enter__(self) -> Self:
@@ -396,7 +464,7 @@ class Store:
         bad = sorted(f"{host}={role}" for host, role in roles.items() if role not in ROLES)
         if bad:
             raise ValueError(f"unknown host roles: {', '.join(bad)}")
-        with _sqlite_errors(self.path), self.db.atomic():
+        with _sqlite_errors(self.path), self._transaction():
             self.db.conn.executemany(
                 "INSERT INTO mirrors (host, site, role) VALUES (?, ?, ?) "
                 "ON CONFLICT(host) DO UPDATE SET site = excluded.site, role = excluded.role",
@@ -417,7 +485,7 @@ class Store:
         if state not in STATES:
             raise ValueError(f"unknown mirror state {state!r}")
         checked_at = to_utc(checked_at)
-        with _sqlite_errors(self.path), self.db.atomic():
+        with _sqlite_errors(self.path), self._transaction():
             row = self._query_one("SELECT state, site FROM mirrors WHERE host = ?", [host])
             old_state, site = row if row else (None, None)
             if old_state != state:
@@ -438,7 +506,7 @@ class Store:
         """Remember hosts outside the profile that look like mirrors (see `newsmirror
         mirrors`); a host seen again keeps its first evidence and counts the sighting."""
         self._require_writable()
-        with _sqlite_errors(self.path), self.db.atomic():
+        with _sqlite_errors(self.path), self._transaction():
             self.db.conn.executemany(
                 "INSERT INTO mirror_candidates (host, site, evidence, example_url, "
                 "first_seen_at, last_seen_at, times_seen) VALUES (?, ?, ?, ?, ?, ?, 1) "
@@ -482,7 +550,7 @@ class Store:
         """Mark runs still `running` as `interrupted`: call it holding the run lock, when no
         run can be alive, so a run killed with SIGKILL does not stay `running` forever."""
         self._require_writable()
-        with _sqlite_errors(self.path), self.db.atomic():
+        with _sqlite_errors(self.path), self._transaction():
             ids = [
                 row[0]
                 for row in self.db.conn.execute(
@@ -576,29 +644,35 @@ class Store:
         for capture in captures:
             if capture.outcome not in OUTCOMES:
                 raise ValueError(f"unknown outcome {capture.outcome!r} for {capture.url}")
-        with _sqlite_errors(self.path), self.db.atomic():
+        with _sqlite_errors(self.path), self._transaction():
             if not self._query_one("SELECT 1 FROM crawl_runs WHERE id = ?", [run_id]):
                 raise StoreError(f"{self.path} has no crawl run {run_id}")
             captures = self._undelivered(captures)
             batch = _Batch(roles=self._roles())
             self._load_stories(batch, captures)
             for capture in captures:
-                self._plan_capture(batch, run_id, capture)
-            raw_rows = self._compress_raw_pages(batch)
+                self._plan_rows(batch, run_id, capture, self._plan_capture(batch, capture))
             rows = self._story_rows(batch)
-            # The new texts' shingles and MinHash bands are worked out in a thread while
-            # SQLite indexes the same texts for FTS (it lets go of the GIL meanwhile).
+            # The new raw pages are compressed, and the new texts' shingles and MinHash bands
+            # worked out, in two threads while SQLite writes the story rows; what needs their
+            # results comes last. The sketches start just before the one long statement that
+            # indexes the texts for FTS without the GIL, which is when their Python can run
+            # without making this thread wait for the GIL between statements.
+            raw_rows = self._compress_raw_pages(batch)
             self._stage(rows.full)
             index = NearDuplicateIndex(self.db)
-            sketches = self._workers().submit(index.sketch, [r[_BODY] for r in rows.full])
+            sketches = self._workers().submit(_sketch_rows, index, rows.full)
             self._write_stories(batch, rows)
+            conn = self.db.conn
+            conn.executemany(_UPSERT_CHECK, batch.checks)
+            conn.executemany(_UPSERT_PAGE_VALIDATORS, batch.page_validators)
+            # Captures reference raw_pages, so the bodies go in first.
+            conn.executemany(_INSERT_RAW, raw_rows.result())
+            conn.executemany(_INSERT_CAPTURE, batch.captures)
             # Links near-duplicates of the new and changed story rows, in this transaction.
             index.update((k for k, s in batch.stories.items() if s.touched), sketches.result())
-            # Captures reference raw_pages, so the bodies go in first.
-            self.db.conn.executemany(_INSERT_RAW, raw_rows.result())
-            self.db.conn.executemany(_INSERT_CAPTURE, batch.captures)
-            self.db.conn.executemany(_UPSERT_CHECK, batch.checks)
-            self.db.conn.executemany(_UPSERT_PAGE_VALIDATORS, batch.page_validators)
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
         return WriteResult(
             captures=len(batch.captures),
             new_stories=rows.new,
@@ -649,7 +723,8 @@ class Store:
                 record = HostRecord(*row[1:])
                 batch.stories[row[0]].hosts[record.host] = record
 
-    def _plan_capture(self, batch: _Batch, run_id: int, capture: Capture) -> None:
+    def _plan_capture(self, batch: _Batch, capture: Capture) -> _Planned:
+        """What a capture says about its story; its rows are written by _plan_rows()."""
         at = to_utc(capture.fetched_at)
         outcome = capture.outcome
         key = capture.article_key
@@ -659,7 +734,7 @@ class Store:
             key = article.get("key") or key
             if not key:
                 raise ValueError(f"article capture of {capture.url} has no story key")
-            chash = batch.content_hash(article.get("title"), article.get("body"))
+            chash, words = batch.content_hash(article.get("title"), article.get("body"))
             story = batch.stories[key]
             before = story.hosts.get(capture.host)
             if before is not None and before.content_hash == chash:
@@ -671,7 +746,7 @@ class Store:
                 chash,
                 at,
                 status=capture.status,
-                fields=lambda: _version_fields(article),
+                fields=lambda: _version_fields(article, words),
             ):
                 batch.new_versions += 1
             site = article.get("site") or capture.site
@@ -688,11 +763,19 @@ class Store:
                 chash = story.unchanged(capture.host, at, capture.status)
             else:
                 story.hosts[capture.host].checked(at, capture.status, outcome)
-        _plan_checks(batch, capture, key, outcome, at)
+        return _Planned(key, outcome, chash, at)
+
+    @staticmethod
+    def _plan_rows(batch: _Batch, run_id: int, capture: Capture, planned: _Planned) -> None:
+        """The capture's own rows: captures, story_checks or page_validators, raw_pages."""
+        key, outcome, chash, at = planned
         raw_sha = None
         if capture.body is not None:
             raw_sha = hashlib.sha256(capture.body).hexdigest()
-            batch.raw.setdefault(raw_sha, capture)
+        _plan_checks(batch, capture, planned, raw_sha)
+        headers = _dumps(capture.headers)
+        if raw_sha is not None and raw_sha not in batch.raw:
+            batch.raw[raw_sha] = (capture, at, headers)
         batch.captures.append(
             (
                 run_id,
@@ -708,7 +791,7 @@ class Store:
                 raw_sha,
                 capture.error,
                 capture.content_type,
-                _dumps(capture.headers),
+                headers,
                 capture.delivery_id,
             )
         )
@@ -740,8 +823,8 @@ class Store:
     def _compress_raw_pages(self, batch: _Batch) -> Future[list[tuple[Any, ...]]]:
         """Start compressing the bodies not stored yet, in a worker thread.
 
-        zlib lets go of the GIL, so compression runs beside the story writes (SQLite lets
-        go of it too) instead of after them: it is the largest cost of a batch after FTS.
+        zstd lets go of the GIL, so compression runs beside the story writes (SQLite lets
+        go of it too) instead of after them.
         """
         shas = sorted(batch.raw)
         known: set[str] = set()
@@ -752,7 +835,7 @@ class Store:
         return self._workers().submit(_raw_page_rows, new)
 
     def _workers(self) -> ThreadPoolExecutor:
-        """Two threads for the work of a batch that needs no database: zlib and MinHash."""
+        """Two threads for the work of a batch that needs no database: zstd and MinHash."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(2, thread_name_prefix="newsmirror-writer")
         return self._pool
@@ -883,9 +966,10 @@ class Store:
         if row is None:
             return None
         body, compression = row
-        if compression != COMPRESSION:
+        decompress = DECOMPRESSORS.get(compression)
+        if decompress is None:
             raise StoreError(f"{self.path}: raw page {sha256} uses unknown {compression!r}")
-        return zlib.decompress(body)
+        return decompress(body)
 
     def stats(self) -> dict[str, Any]:
         """Counts and recent activity, as plain JSON-ready data."""
@@ -1021,25 +1105,36 @@ class Store:
         return rows
 
 
-def _raw_page_rows(pages: list[tuple[str, Capture]]) -> list[tuple[Any, ...]]:
-    """raw_pages rows for bodies not stored yet, each with the first capture that had it."""
+def _sketch_rows(index: NearDuplicateIndex, rows: list[tuple[Any, ...]]) -> dict[str, Sketch]:
+    """The sketches of the story rows' texts, by story key (as NearDuplicateIndex.update()
+    takes them)."""
+    by_text = index.sketch(row[_BODY] for row in rows)
+    return {row[0]: by_text[row[_BODY]] for row in rows if row[_BODY] in by_text}
+
+
+def _raw_page_rows(pages: list[tuple[str, tuple[Capture, str, str]]]) -> list[tuple[Any, ...]]:
+    """raw_pages rows for bodies not stored yet, each with the first capture that had it
+    (with its fetched_at in UTC and its headers as JSON)."""
+    # One compressor for the batch: a fresh context per page costs more than small pages do.
+    compressor = zstd.ZstdCompressor(ZSTD_LEVEL)
     return [
         (
             sha,
-            zlib.compress(capture.body or b""),
+            compressor.compress(capture.body or b"", zstd.ZstdCompressor.FLUSH_FRAME),
             COMPRESSION,
             len(capture.body or b""),
             capture.content_type,
-            _dumps(capture.headers),
-            to_utc(capture.fetched_at),
+            headers,
+            at,
         )
-        for sha, capture in pages
+        for sha, (capture, at, headers) in pages
     ]
 
 
-def _plan_checks(batch: _Batch, capture: Capture, key: str | None, outcome: str, at: str) -> None:
+def _plan_checks(batch: _Batch, capture: Capture, planned: _Planned, raw_sha: str | None) -> None:
     """Remember the answer: a story's in story_checks (what an incremental run skips),
     a discovery page's validators in page_validators (what makes its next fetch a 304)."""
+    key, outcome, _, at = planned
     if key and capture.status is not None:
         etag, modified = _validators(capture)
         batch.checks.append(
@@ -1050,8 +1145,7 @@ def _plan_checks(batch: _Batch, capture: Capture, key: str | None, outcome: str,
         # body's hash lets a 304 later be read from raw_pages (a sitemap index's children).
         etag, modified = _validators(capture)
         if etag or modified:
-            sha = hashlib.sha256(capture.body).hexdigest()
-            batch.page_validators.append((capture.url, at, etag, modified, sha))
+            batch.page_validators.append((capture.url, at, etag, modified, raw_sha))
 
 
 def _validators(capture: Capture) -> tuple[str | None, str | None]:
