@@ -19,9 +19,10 @@ LINK_MEMORY = 20_000  # link spellings remembered; cleared when full (memory sta
 
 @dataclass(slots=True)
 class StoryPage:
-    """A story page read: `extracted` fields, the `outcome` they make, every link in page
-    order with what it points to, and (for a story) the hosts outside the profile that it
-    names as the site's alternate addresses or links to under the site's story ids."""
+    """A story page read: `extracted` fields, the `outcome` they make, the links to stories
+    in page order with what each points to (the only links a story page is followed by),
+    and (for a story) the hosts outside the profile that it names as the site's alternate
+    addresses or links to under the site's story ids."""
 
     extracted: dict[str, Any]
     outcome: str
@@ -51,15 +52,16 @@ def read_story_page(text: str, url: str, key: str, book: LinkBook) -> StoryPage:
     """Read a page fetched as story `key` and found at `url` (it names that story)."""
     profile = book.profile
     extracted = extract_article(text, url, profile)
-    links = [(raw, book(raw)) for raw in page_links(text, url)]
-    others = {link.key for _, link in links} - {key, None}
+    raws = page_links(text, url)
+    links = [(raw, link) for raw in raws if (link := book(raw)).key is not None]
+    others = {link.key for _, link in links} - {key}
     outcome = classify_article(text, extracted, profile, len(others))
     if outcome != ARTICLE:
-        return StoryPage(extracted, outcome, links)
+        return StoryPage(extracted, outcome)
     return StoryPage(
         extracted,
         outcome,
         links,
         sorted(named_in_alternates(text, profile)),
-        serving_story_urls((raw for raw, _ in links), profile),
+        serving_story_urls(raws, profile),
     )

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from scrapy.http import Response
 
 
+IDLE_CONNECTIONS_FACTOR = 2
+
+
 class ConnectToDownloadHandler(HTTP11DownloadHandler):
     """HTTP(S) download handler that connects logical hosts to their configured origins.
 
@@ -26,6 +29,11 @@ class ConnectToDownloadHandler(HTTP11DownloadHandler):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._routes = parse_connect_to(crawler.settings.getlist("NEWSMIRROR_CONNECT_TO"))
+        # Scrapy keeps as many idle connections per host as it may use at once; a crawl that
+        # finds its next pages while it reads its last ones has that many in use and as many
+        # coming back idle in bursts, so it closed connections only to open new ones a moment
+        # later (a TCP, and on real hosts a TLS, handshake each).
+        self._pool.maxPersistentPerHost *= IDLE_CONNECTIONS_FACTOR
 
     async def download_request(self, request: Request) -> Response:
         route = self._routes.get((urlparse_cached(request).hostname or "").lower())

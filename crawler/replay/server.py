@@ -48,11 +48,13 @@ class LoopbackServer(ThreadingHTTPServer):
     def __init__(self, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        self.accepted = 0  # connections accepted so far (a client reusing its own adds none)
         super().__init__((LOOPBACK, port), handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
             self.connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
@@ -194,6 +196,11 @@ class ReplayServer:
             for host, origin in self.origins.items()
             if candidates or host in self.site.hosts
         ]
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections the site's servers have accepted, every host together."""
+        return sum(server.accepted for server in self._servers.values())
 
     def record(self, hit: Hit) -> None:
         with self._lock:
