@@ -63,7 +63,9 @@ def extract_article(
 
     # One scan of the page answers the profile's selectors and the structured-data
     # questions; the lxml tree is built only if something the scan cannot answer is asked.
-    doc = Document(text, _plan_for(profile))
+    # Without a profile the page nearly always goes to trafilatura, which needs the tree:
+    # the structured data is read from that same tree rather than scanned for besides.
+    doc = Document(text, _plan_for(profile) if profile is not None else None)
     tz = profile.tzinfo if profile else dt.UTC
     boilerplate = profile.boilerplate if profile else None
     layers: dict[str, Mapping[str, Any]] = {}
