@@ -119,7 +119,11 @@ with the same settings, yielding nothing; *usual recipe* is `bench/usual_spider.
 same spider running `trafilatura.extract` (JSON with metadata) on every page and writing
 JSON lines. Each runs in its own process, the three in turn within a run; time runs from
 the crawl's start to its last response (Scrapy's 5-second idle heartbeat is left out).
-`--stories N` sets the site's size (default 5,000).
+The full crawl runs with its defaults: page workers `auto` (one on this 2-core machine),
+writes in a thread of their own. The replay servers listen with a backlog of 128 (before
+2026-12-07 socketserver's 5 made every crawler wait out dropped SYNs, the bare spider most:
+it ran at about 550 pages/s instead of 850–1,000). `--stories N` sets the site's size
+(default 5,000).
 
 | | pages/s |
 |---|---|
@@ -131,7 +135,7 @@ the crawl's start to its last response (Scrapy's 5-second idle heartbeat is left
 
 What dominates a crawl, and what was changed: [profiling.md](profiling.md#the-crawl).
 
-## Extraction speed (issue #2: profile path ≥ 10× faster than trafilatura)
+## Extraction speed (issues #2 and #5: profile path ≥ 10× faster than trafilatura)
 
 {ext["pages"]} article pages of the replay site in the Press TV layout; best of 3 passes
 per run.
@@ -146,13 +150,13 @@ per run.
 
 `bench/storage_speed.py`: {store["stories"]} synthetic stories with 5 KB bodies, captured
 from 3 hosts, written in batches of 500 through `Store.write_captures` (versions, captures,
-raw pages, FTS5).
+raw pages, FTS5, the near-duplicate index; issue #5: ≥ 3,000 stories/s).
 
 | | |
 |---|---|
 | stories/s | {trio(store["stories_per_s"], "{:.0f}")} |
 | database bytes per story | {store["bytes_per_story"]:.0f} |
-| raw page compression (zlib) | {store["compression"]:.2f}× |
+| raw page compression (zstd) | {store["compression"]:.2f}× |
 
 ## Incremental runs (issue #3: ≤ 10% of the first run's requests)
 
