@@ -46,10 +46,11 @@ audit: setup
 bench: setup
 	$(BIN)/python -m bench
 
-# Re-pin every dependency (needs network access to PyPI); commit requirements.lock after.
+# Re-pin every dependency to its newest fitting release (needs network access to PyPI);
+# commit requirements.lock after.
 lock: setup
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --quiet --upgrade -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

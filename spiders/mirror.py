@@ -356,7 +356,7 @@ class MirrorSpider(scrapy.Spider):
 
     async def parse_page(self, response: Response) -> AsyncIterator[Item]:
         page_type: str = response.meta["page_type"]
-        if page_type == "article" and response.status < 300:
+        if page_type == "article" and response.status < 400 and response.status != 304:
             async for item in self._on_story_page(response):
                 yield item
             return
@@ -388,8 +388,8 @@ class MirrorSpider(scrapy.Spider):
         yield from self._on_discovery(response, capture, text)
 
     async def _on_story_page(self, response: Response) -> AsyncIterator[Item]:
-        """A story page's answer (2xx): read it (in a page worker when there are any), then
-        decide what it is and what to ask next."""
+        """A story page's answer (not an error, not a 304): read it (in a page worker when
+        there are any), then decide what it is and what to ask next."""
         capture = self._capture(response, "article")
         text = response.text if isinstance(response, TextResponse) else None
         key = capture.article_key

@@ -194,6 +194,20 @@ def test_metadata_pass_is_skipped_when_structured_data_has_every_field(
     assert metadata_calls == []
 
 
+def test_metadata_pass_is_not_run_for_tags_or_an_image_alone(metadata_calls: list[str]) -> None:
+    ld = {
+        "@type": "NewsArticle",
+        "headline": "Harbour reopens",
+        "datePublished": "2024-05-02T09:00:00+01:00",
+        "author": {"@type": "Person", "name": "Ana Lopes"},
+    }  # no keywords, no image
+    head = f"<script type='application/ld+json'>{json.dumps(ld)}</script>"
+    result = extract_article(page(story_html(), head), URL)
+    assert result["extraction"] == "generic"
+    assert result["authors"] == ["Ana Lopes"]
+    assert metadata_calls == []
+
+
 def test_metadata_pass_finds_a_date_the_structured_data_lacks(metadata_calls: list[str]) -> None:
     html = page(story_html(extra_after="<p class='date'>Published 2 May 2024</p>"))
     result = extract_article(html, URL)
