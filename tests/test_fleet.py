@@ -24,6 +24,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.distributed import fleet
 from crawler.distributed.codec import encode_item
+from crawler.distributed.keys import FleetKeys
 from crawler.distributed.local import RedisServerMissingError, redis_server
 from crawler.items import Capture
 from crawler.profiles import load_profile, profile_text
@@ -301,3 +302,26 @@ def test_a_writer_that_cannot_write_says_so_and_keeps_the_items(
     left = server.llen(keys.items) + server.llen(keys.taken)
     stored = sqlite_utils.Database(db).execute("SELECT count(*) FROM captures").fetchone()[0]
     assert left + stored >= len(items), "every item is in the database or still in Redis"
+
+
+@pytest.mark.parametrize(
+    ("seconds_silent", "holds_a_request", "done"),
+    [
+        (0.0, False, False),  # a live worker: the crawl goes on
+        (60.0, True, False),  # dead with a request: a live worker must put it back first
+        (60.0, False, True),  # dead and owing nothing: gone, even if nobody else noticed
+    ],
+)
+def test_a_crawl_is_done_without_a_dead_worker_nobody_saw_die(
+    redis_url: str, seconds_silent: float, holds_a_request: bool, done: bool
+) -> None:
+    # A worker killed while it held nothing, the others finishing within the seconds its
+    # silence needs to count as death: they leave, and its entry would stay for ever.
+    server = redis.Redis.from_url(redis_url)
+    keys = FleetKeys("presstv", "test-crawl")
+    server.hset(keys.state, "workers_seen", 3)
+    server.hset(keys.workers, "worker-1", time.time() - seconds_silent)
+    if holds_a_request:
+        server.hset(keys.inflight("worker-1"), "request-1", "{}")
+    assert fleet.crawl_done(server, keys) is done
+    assert server.hexists(keys.workers, "worker-1") is not done

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 
 from crawler.distributed.keys import FleetKeys, current_key, text
-from crawler.distributed.worker import fleet_idle
+from crawler.distributed.worker import DEAD_AFTER_SECONDS, fleet_idle
 from crawler.runner import CrawlOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -66,12 +66,20 @@ def find_crawl(server: redis.Redis, site: str | None) -> FleetKeys | None:
 
 
 def crawl_done(server: redis.Redis, keys: FleetKeys) -> bool:
-    """Workers came, all have left (or died: a dead worker's requests are put back by the
-    others, so its silence is not enough), and nothing waits or is in flight."""
+    """Workers came, all have left, and nothing waits or is in flight.
+
+    A worker that died is gone once its heartbeat is older than DEAD_AFTER_SECONDS and it
+    held no request (a request it held is put back by a live worker, which then finishes
+    it). Its entry is removed here: the others may have finished before its silence grew
+    long enough for them to notice, and then nobody else would."""
     if not int(server.hget(keys.state, "workers_seen") or 0):
         return False
-    if server.hlen(keys.workers):
-        return False
+    now = time.time()
+    for name, seen in server.hgetall(keys.workers).items():
+        worker = text(name)
+        if now - float(seen) <= DEAD_AFTER_SECONDS or server.hlen(keys.inflight(worker)):
+            return False
+        server.hdel(keys.workers, worker)
     return fleet_idle(server, keys)
 
 
