@@ -22,10 +22,11 @@ import redis
 import sqlite_utils
 from scrapy.utils.test import get_crawler
 
-from crawler.distributed import fleet
+from crawler.distributed import fleet, serializer
 from crawler.distributed.codec import encode_item
 from crawler.distributed.keys import FleetKeys
 from crawler.distributed.local import RedisServerMissingError, redis_server
+from crawler.distributed.worker import bury_dead
 from crawler.items import Capture
 from crawler.profiles import load_profile, profile_text
 from crawler.replay import ReplayConfig, ReplayServer, build_site, serve
@@ -325,3 +326,21 @@ def test_a_crawl_is_done_without_a_dead_worker_nobody_saw_die(
         server.hset(keys.inflight("worker-1"), "request-1", "{}")
     assert fleet.crawl_done(server, keys) is done
     assert server.hexists(keys.workers, "worker-1") is not done
+
+
+def test_a_dead_workers_host_slots_are_freed_with_its_requests(redis_url: str) -> None:
+    # A worker killed mid-request holds slots of the hosts it was asking: until they were
+    # freed (only when they expired, after minutes) the rest of the fleet could not ask
+    # those hosts, and a crawl stalled.
+    server = redis.Redis.from_url(redis_url)
+    keys = FleetKeys("presstv", "test-crawl")
+    slots = f"{keys.throttle('www.presstv.ir')}:slots"
+    server.zadd(slots, {"dead[1]|a": time.time() + 120, "dead[1]|b": time.time() + 120})
+    server.zadd(slots, {"alive|c": time.time() + 120})
+    server.hset(keys.workers, mapping={"dead[1]": time.time() - 60, "alive": time.time()})
+    request = serializer.dumps({"url": "https://www.presstv.ir/Detail/1", "priority": 20})
+    server.hset(keys.inflight("dead[1]"), "request-1", request)
+    assert bury_dead(server, keys, "alive") == 1
+    assert server.zrange(slots, 0, -1) == [b"alive|c"]
+    assert server.zcard(keys.requests) == 1  # its request is back on the frontier
+    assert not server.hexists(keys.workers, "dead[1]")

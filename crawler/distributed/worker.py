@@ -131,16 +131,7 @@ class FleetMembership:
 
     def requeue_dead(self) -> int:
         """Requests in flight at workers that stopped beating go back to the frontier."""
-        now = time.time()
-        moved = 0
-        for name, seen in self.server.hgetall(self.keys.workers).items():
-            other = name.decode() if isinstance(name, bytes) else name
-            if other != self.worker and now - float(seen) > DEAD_AFTER_SECONDS:
-                moved += requeue(self.server, self.keys.inflight(other), self.keys.requests)
-                self.server.hdel(self.keys.workers, other)
-        if moved:
-            logger.warning("put %d requests of dead workers back on the frontier", moved)
-        return moved
+        return bury_dead(self.server, self.keys, self.worker)
 
     def spider_idle(self, spider: Spider) -> None:
         # Nothing is in flight here: what is left in this worker's hash never got a capture
@@ -157,6 +148,39 @@ class FleetMembership:
         pipe.hdel(self.keys.workers, self.worker)
         pipe.delete(self.keys.inflight(self.worker))
         pipe.execute()
+
+
+def bury_dead(server: redis.Redis, keys: FleetKeys, me: str) -> int:
+    """For every other worker that stopped beating: its in-flight requests go back to the
+    frontier, the hosts' slots it held are freed (else the fleet could not ask those hosts
+    until the slots expire) and it leaves the roster. Returns how many requests moved."""
+    now = time.time()
+    moved = 0
+    for name, seen in server.hgetall(keys.workers).items():
+        other = name.decode() if isinstance(name, bytes) else name
+        if other != me and now - float(seen) > DEAD_AFTER_SECONDS:
+            moved += requeue(server, keys.inflight(other), keys.requests)
+            free_slots(server, keys, other)
+            server.hdel(keys.workers, other)
+    if moved:
+        logger.warning("put %d requests of dead workers back on the frontier", moved)
+    return moved
+
+
+def free_slots(server: redis.Redis, keys: FleetKeys, worker: str) -> int:
+    """Give back every host slot `worker` holds; returns how many."""
+    freed = 0
+    for slots in server.scan_iter(match=f"{keys.throttle('*')}:slots", count=100):
+        held = [m for m, _ in server.zscan_iter(slots, match=f"{_slot_owner(worker)}*")]
+        if held:
+            freed += int(server.zrem(slots, *held))
+    return freed
+
+
+def _slot_owner(worker: str) -> str:
+    """The prefix of a worker's slot tokens (ids are free text: glob characters escaped)."""
+    escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in worker)
+    return f"{escaped}|"
 
 
 def fleet_idle(server: redis.Redis, keys: FleetKeys, worker: str | None = None) -> bool:
@@ -191,13 +215,21 @@ class FleetThrottleMiddleware:
     seconds between their starts, counted in Redis across every worker."""
 
     def __init__(
-        self, crawler: Crawler, server: redis.Redis, keys: FleetKeys, delay: float, limit: int
+        self,
+        crawler: Crawler,
+        server: redis.Redis,
+        keys: FleetKeys,
+        delay: float,
+        limit: int,
+        *,
+        worker: str = "",
     ) -> None:
         self.crawler = crawler
         self.server = server
         self.keys = keys
         self.delay = delay
         self.limit = limit
+        self.worker = worker  # slot tokens start with it, so a dead worker's can be freed
         self._slot = server.register_script(_SLOT)
 
     @classmethod
@@ -211,11 +243,12 @@ class FleetThrottleMiddleware:
             fleet_keys(crawler),
             settings.getfloat("NEWSMIRROR_FLEET_DELAY"),
             settings.getint("NEWSMIRROR_FLEET_CONCURRENCY"),
+            worker=settings.get("NEWSMIRROR_WORKER_ID") or "",
         )
 
     async def process_request(self, request: Request) -> None:
         host = urlparse_cached(request).hostname or ""
-        token = f"{uuid.uuid4().hex}"
+        token = f"{self.worker}|{uuid.uuid4().hex}"
         base = self.keys.throttle(host)
         while True:
             wait = float(
