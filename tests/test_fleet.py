@@ -111,7 +111,8 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         stderr=subprocess.PIPE,
         text=True,
     )
-    slow = [*FAST, "--set", "DOWNLOAD_DELAY=0.03"]
+    # Slow enough that the crawl is still under way when its first captures are written.
+    slow = [*FAST, "--set", "DOWNLOAD_DELAY=0.15"]
     launchers = [
         subprocess.Popen(
             [
@@ -133,9 +134,11 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     ]
     try:
         deadline = time.monotonic() + 120
-        while _captures(db) < 40 and time.monotonic() < deadline:
+        while _captures(db) < 20 and time.monotonic() < deadline:
             time.sleep(0.1)
-        os.kill(_worker_of(launchers[0]), signal.SIGKILL)  # a worker, not its launcher
+        worker = _worker_of(launchers[0])
+        assert not _all_done(launchers), "the crawl ended before a worker could be killed"
+        os.kill(worker, signal.SIGKILL)  # a worker, not its launcher
         for launcher in launchers:
             launcher.wait(timeout=240)
         _, errors = writer.communicate(timeout=240)
@@ -147,6 +150,10 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
             writer.kill()
     assert writer.returncode == 0, errors
     _same(_summary(db), want)
+
+
+def _all_done(launchers: list[subprocess.Popen[bytes]]) -> bool:
+    return all(launcher.poll() is not None for launcher in launchers)
 
 
 def _worker_of(launcher: subprocess.Popen[bytes]) -> int:
