@@ -103,6 +103,10 @@ def _clean(url: str) -> str:
         raise ValueError(f"no host in {url!r}")  # http:/// is nothing a client could fetch
     if parts.port is not None and parts.port == _DEFAULT_PORTS.get(parts.scheme):
         parts = parts._replace(netloc=parts.netloc.removesuffix(f":{parts.port}"))
+    if not parts.path.endswith(";") and urlsplit(fixed).path.endswith(";"):
+        # w3lib 2.6 drops a path's last ";" (empty parameters): it belongs to the path, and
+        # a slug ending in ";" must stay the slug that "%3B" spells.
+        parts = parts._replace(path=parts.path + ";")
     return urlunsplit(parts)
 
 
