@@ -155,10 +155,10 @@ def crawl(
     from crawler.runner import CrawlOptions
 
     parsed = parse_overrides(overrides)
-    asked = {"--page-workers": page_workers}
-    if "NEWSMIRROR_PAGE_WORKERS" in parsed:
-        asked["NEWSMIRROR_PAGE_WORKERS"] = parsed["NEWSMIRROR_PAGE_WORKERS"]
-    for flag, value in asked.items():
+    for flag, value in (
+        ("--page-workers", page_workers),
+        ("NEWSMIRROR_PAGE_WORKERS", parsed.get("NEWSMIRROR_PAGE_WORKERS")),
+    ):
         try:
             parse_workers(value)
         except ValueError as exc:

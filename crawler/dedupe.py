@@ -613,9 +613,8 @@ class NearDuplicateIndex:
         """
         titles = sorted({row[4] for row in rows if row[4] is not None})
         series: set[str] = set()
-        for start in range(0, len(titles), _CHUNK):
-            chunk = titles[start : start + _CHUNK]
-            sql = _SERIES_TITLES.format(marks=", ".join("?" for _ in chunk))
+        for chunk in _chunks(titles):
+            sql = _SERIES_TITLES.format(marks=_marks(chunk))
             series.update(title for (title,) in self.conn.execute(sql, [*chunk, SERIES_DAYS]))
         run: list[_Row] = []
         for row in rows:
@@ -756,9 +755,7 @@ class NearDuplicateIndex:
         """Stories sharing a band, in the window, whose exact Jaccard reaches the threshold."""
         window = self.config.window_seconds
         buckets = self.config.buckets(ts)
-        sql = _CANDIDATES.format(
-            buckets=", ".join("?" for _ in buckets), bands=", ".join("?" for _ in bands)
-        )
+        sql = _CANDIDATES.format(buckets=_marks(buckets), bands=_marks(bands))
         title, day = issue
         series = title is not None and self._is_series(title)
         similar = []

@@ -87,9 +87,7 @@ class Link:
         kind, url, ref = urls.read_link(raw, profile)
         if url is None:
             return cls("other")
-        if kind != "article":
+        if ref is None:  # read_link gives a ref with every article, and only then
             return cls(kind, url)
-        if ref is None:
-            return cls("other", url)
         canonical = urls.canonical_of_ref(ref, profile)  # the URL parsed once, not twice
         return cls(kind, url, ref.key, ref.date, urlsplit(canonical).path)

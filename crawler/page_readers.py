@@ -48,10 +48,11 @@ def auto_workers(cpus: int | None = None) -> int:
     return max(0, min(MAX_AUTO_WORKERS, count - 1))
 
 
-def parse_workers(value: object) -> int:
-    """NEWSMIRROR_PAGE_WORKERS: "auto" or a whole number ≥ 0 (ValueError otherwise)."""
+def parse_workers(value: object, auto: int | None = None) -> int:
+    """NEWSMIRROR_PAGE_WORKERS: "auto" (`auto`, else auto_workers()) or a whole number ≥ 0
+    (ValueError otherwise)."""
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
-        return auto_workers()
+        return auto_workers() if auto is None else auto
     try:
         count = int(str(value))
     except ValueError:
@@ -100,13 +101,16 @@ def _read_batch(jobs: list[Job]) -> list[StoryPage | BaseException]:
     """Each page read, or the exception reading it raised (one bad page spoils no other)."""
     if _book is None:
         raise RuntimeError("worker not started")
-    results: list[StoryPage | BaseException] = []
-    for text, url, key in jobs:
-        try:
-            results.append(read_story_page(text, url, key, _book))
-        except Exception as exc:  # noqa: BLE001 - sent back to the page's caller, raised there
-            results.append(exc)
-    return results
+    return [_read_one(job, _book) for job in jobs]
+
+
+def _read_one(job: Job, book: LinkBook) -> StoryPage | BaseException:
+    """A page read, or the exception reading it raised (for its caller to raise)."""
+    text, url, key = job
+    try:
+        return read_story_page(text, url, key, book)
+    except Exception as exc:  # noqa: BLE001 - raised in the page's caller
+        return exc
 
 
 # --- in the crawl's process ------------------------------------------------------------------
@@ -189,26 +193,26 @@ class PageReaders:
                     future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(exc))
             return
         for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+            _settle(future, result)
 
     def _read_here(self, batch: list[tuple[Job, asyncio.Future[StoryPage]]]) -> None:
-        for (text, url, key), future in batch:
-            if future.done():
-                continue
-            try:
-                future.set_result(read_story_page(text, url, key, self.book))
-            except Exception as exc:  # noqa: BLE001 - raised in the page's caller
-                future.set_exception(exc)
+        for job, future in batch:
+            if not future.done():
+                _settle(future, _read_one(job, self.book))
 
     def _lose_workers(self) -> None:
         if self._pool is not None:
             logger.warning("a page worker process died; pages are read in the crawl's process")
             self.close()
+
+
+def _settle(future: asyncio.Future[StoryPage], result: StoryPage | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
 
 
 def _on_loop(

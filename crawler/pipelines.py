@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -138,11 +137,8 @@ class StoragePipeline:
         self._stop_crawl("storage_error")
 
     def _wait_for_write(self) -> None:
-        writing = self._writing
-        if writing is None:
-            return
-        futures.wait([writing])
-        self._written(writing)
+        if self._writing is not None:
+            self._written(self._writing)  # its result() waits for the write to end
 
     def _waiting_batches(self) -> int:
         return len(self.ingestor.buffer) // max(1, self.ingestor.batch_size)

@@ -230,6 +230,13 @@ _PLAIN_HOST_RE = re.compile(r"https?://([A-Za-z0-9.-]+)(?::[0-9]*)?(?=[/?#]|$)")
 def to_profile_url(url: str, profile: SiteProfile) -> str | None:
     """A cleaned URL on the profile's spelling of its host, or None when the host is foreign
     (or the URL is relative or cannot be parsed)."""
+    parts = _profile_parts(url, profile)
+    return urlunsplit(parts) if parts is not None else None
+
+
+def _profile_parts(url: str, profile: SiteProfile) -> SplitResult | None:
+    """to_profile_url()'s answer, not yet joined: the cleaned URL's parts on the profile's
+    scheme and spelling of its host, with a path ("/" at least) and no fragment."""
     plain = _PLAIN_HOST_RE.match(url)
     if plain is not None and profile.resolve_host(plain.group(1)) is None:
         return None  # a foreign link (a share button, say): not worth cleaning
@@ -239,7 +246,7 @@ def to_profile_url(url: str, profile: SiteProfile) -> str | None:
     host = profile.resolve_host(parts.hostname or "")
     if host is None:
         return None
-    return urlunsplit((profile.scheme, host, parts.path or "/", parts.query, ""))
+    return SplitResult(profile.scheme, host, parts.path or "/", parts.query, "")
 
 
 def path_and_query(url: str) -> str:
@@ -312,12 +319,8 @@ def read_link(raw: str, profile: SiteProfile) -> tuple[str, str | None, ArticleR
     """What a link points to, the URL parsed once: (page_type, the URL on the profile's
     spelling of its host or None when foreign, the story's ref when it is an article).
     The same answers as to_profile_url(), page_type() and article_ref() of that URL."""
-    url = to_profile_url(raw, profile)
-    if url is None:
-        return "other", None, None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    parts = _profile_parts(raw, profile)
+    if parts is None:
         return "other", None, None
     kind, ref = _page_type_of(parts, profile)
-    return kind, url, ref
+    return kind, urlunsplit(parts), ref

@@ -143,10 +143,10 @@ class MirrorSpider(scrapy.Spider):
         spider.archive = CrawlState.load(
             settings.get("NEWSMIRROR_DB"), spider.profile, since, settings.get("JOBDIR")
         )
-        asked = settings.get("NEWSMIRROR_PAGE_WORKERS")
         # A fleet runs a worker process per core already: "auto" reads pages in each.
-        auto = asked is None or str(asked).strip().lower() in ("", "auto")
-        workers = 0 if spider.distributed and auto else parse_workers(asked)
+        workers = parse_workers(
+            settings.get("NEWSMIRROR_PAGE_WORKERS"), auto=0 if spider.distributed else None
+        )
         spider.readers = PageReaders(spider.profile, workers, spider.link)
         crawler.signals.connect(spider.readers.start, signal=signals.spider_opened)
         crawler.signals.connect(spider.archive_closed, signal=signals.spider_closed)

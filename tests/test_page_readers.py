@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from bench.process_tree import descendants
 from crawler.page_readers import PageReaders, auto_workers, parse_workers
 from crawler.profiles import load_profile
 from crawler.reading import LinkBook, StoryPage, read_story_page
@@ -172,22 +173,6 @@ def test_a_crawl_archives_the_same_with_or_without_page_workers(
     assert archives[0]["articles"]
 
 
-def _descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            children = (
-                (task / "children").read_text().split() if (task / "children").exists() else []
-            )
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
-    return found
-
-
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
@@ -212,7 +197,7 @@ def test_a_killed_crawl_leaves_no_page_worker_behind(
         workers: set[int] = set()
         while time.monotonic() < deadline and len(workers) < 2:  # the forkserver and a worker
             time.sleep(0.05)
-            workers = _descendants(crawl.pid)
+            workers = descendants(crawl.pid) - {crawl.pid}
         assert len(workers) >= 2, "no page worker started"
         crawl.send_signal(signal.SIGKILL)
         crawl.wait(timeout=10)

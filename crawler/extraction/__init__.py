@@ -134,15 +134,15 @@ def extract_article(
     return result
 
 
-_PLANS: dict[int, tuple[SiteProfile | None, ScanPlan]] = {}
+_PLANS: dict[int, tuple[SiteProfile, ScanPlan]] = {}
 
 
-def _plan_for(profile: SiteProfile | None) -> ScanPlan:
+def _plan_for(profile: SiteProfile) -> ScanPlan:
     """The profile's scan plan, found by identity: hashing a whole profile per page would
     cost more than the lookup saves."""
     found = _PLANS.get(id(profile))
     if found is None or found[0] is not profile:
-        plan = scan_plan(field_selectors(profile) if profile else ())
+        plan = scan_plan(field_selectors(profile))
         if len(_PLANS) > 64:  # profiles made on the fly (tests, reextract) must not pile up
             _PLANS.clear()
         found = _PLANS[id(profile)] = (profile, plan)

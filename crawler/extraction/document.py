@@ -39,7 +39,6 @@ Row = tuple[str | None, ...]
 
 _NOT_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _START_TAG_RE = re.compile(r"<([A-Za-z][^\s/>]*)")
-_WRAPPERS = frozenset({"html", "head", "body"})
 
 # The structured-data questions, as frostwork CSS and as the same question of an lxml tree.
 JSONLD = "script[type*='ld+json' i]::text"
@@ -274,10 +273,6 @@ class Document:
             self._tree = parse_text(self.text) if self.text is not None else None
         return self._tree
 
-    @property
-    def scanned(self) -> bool:
-        return self._flat is not None
-
     def select(self, selector: str) -> list[Selected]:
         """What a selector yields: elements (parsed from their source HTML when scanned) and
         strings (::text, ::attr(), XPath scalars)."""
@@ -290,14 +285,14 @@ class Document:
         tree = self.tree
         return select(tree, selector) if tree is not None else []
 
-    def _scanned(self, selector: str) -> list[Selected] | None:
-        """The scan's answer, or None when the tree must be asked."""
+    def _scanned(self, selector: str, limit: int | None = None) -> list[Selected] | None:
+        """The scan's answer (its first `limit` values), or None when the tree must be asked."""
         if self._flat is None or self._plan is None:
             return None
         column = self._plan.columns.get(selector)
         if column is None:
             return None
-        values = self._flat[column]
+        values = self._flat[column][:limit]
         if selector not in self._plan.outer:
             return list(values)
         elements: list[Selected] = []
@@ -322,11 +317,9 @@ class Document:
 
     def elements(self, question: str, limit: int | None = None) -> list[etree._Element]:
         """TITLE, FIGCAPTION or HEADLINE: the elements, in page order, at most `limit`."""
-        if self._flat is not None and self._plan is not None and question in self._plan.columns:
-            values = self._flat[self._plan.columns[question]][:limit]
-            parsed = [parse_fragment(outer) for outer in values]
-            if all(element is not None for element in parsed):
-                return [element for element in parsed if element is not None]
+        found = self._scanned(question, limit)
+        if found is not None:
+            return [element for element in found if isinstance(element, etree._Element)]
         tree = self.tree
         if tree is None:
             return []
