@@ -20,13 +20,16 @@ from typing import Any
 import pytest
 import redis
 import sqlite_utils
+from scrapy import Request, Spider
+from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.test import get_crawler
 
 from crawler.distributed import fleet, serializer
 from crawler.distributed.codec import encode_item
 from crawler.distributed.keys import FleetKeys
 from crawler.distributed.local import RedisServerMissingError, redis_server
-from crawler.distributed.worker import bury_dead
+from crawler.distributed.queue import ReliableQueue
+from crawler.distributed.worker import FleetMembership, bury_dead
 from crawler.items import Capture
 from crawler.profiles import load_profile, profile_text
 from crawler.replay import ReplayConfig, ReplayServer, build_site, serve
@@ -136,8 +139,8 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         deadline = time.monotonic() + 120
         while _captures(db) < 20 and time.monotonic() < deadline:
             time.sleep(0.1)
-        worker = _worker_of(launchers[0])
         assert not _all_done(launchers), "the crawl ended before a worker could be killed"
+        worker = _a_worker(launchers)
         os.kill(worker, signal.SIGKILL)  # a worker, not its launcher
         for launcher in launchers:
             launcher.wait(timeout=240)
@@ -146,8 +149,10 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         for process in launchers:
             if process.poll() is None:
                 process.kill()
+            process.wait()
         if writer.poll() is None:
             writer.kill()
+            writer.communicate()  # reaps it and closes its pipe
     assert writer.returncode == 0, errors
     _same(_summary(db), want)
 
@@ -156,17 +161,18 @@ def _all_done(launchers: list[subprocess.Popen[bytes]]) -> bool:
     return all(launcher.poll() is not None for launcher in launchers)
 
 
-def _worker_of(launcher: subprocess.Popen[bytes]) -> int:
-    """The pid of a worker process the launcher started."""
-    out = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(launcher.pid)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    pids = [int(p) for p in out.stdout.split()]
-    assert pids, "the launcher has no worker"
-    return pids[0]
+def _a_worker(launchers: list[subprocess.Popen[bytes]]) -> int:
+    """The pid of a worker process one of the launchers started."""
+    for launcher in launchers:
+        out = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(launcher.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if pids := [int(p) for p in out.stdout.split()]:
+            return pids[0]
+    raise AssertionError("no launcher has a worker")
 
 
 def test_per_host_delay_holds_across_the_fleet(tmp_path: Path, redis_url: str) -> None:
@@ -351,3 +357,37 @@ def test_a_dead_workers_host_slots_are_freed_with_its_requests(redis_url: str) -
     assert server.zrange(slots, 0, -1) == [b"alive|c"]
     assert server.zcard(keys.requests) == 1  # its request is back on the frontier
     assert not server.hexists(keys.workers, "dead[1]")
+
+
+def test_a_worker_does_not_leave_in_a_lull_between_a_capture_and_its_links(
+    redis_url: str,
+) -> None:
+    # Another worker's capture empties its in-flight hash a moment before the links found
+    # on the page reach the frontier: at that moment the fleet looks idle. A worker that
+    # left then was missing for the rest of the crawl (CI: the killed-worker test found a
+    # launcher with no worker left to kill).
+    server = redis.Redis.from_url(redis_url)
+    keys = FleetKeys("presstv", "test-crawl")
+    settings = {
+        "NEWSMIRROR_FLEET_SITE": keys.site,
+        "NEWSMIRROR_FLEET_CRAWL": keys.crawl,
+        "NEWSMIRROR_INFLIGHT_KEY": keys.inflight("other"),
+    }
+    spider = Spider.from_crawler(get_crawler(Spider, settings), name="fleet")
+    other = ReliableQueue(server, spider, keys.requests, serializer)
+    member = FleetMembership(spider.crawler, server, keys, "me")
+
+    def closes() -> bool:
+        try:
+            member.spider_idle(spider)
+        except DontCloseSpider:
+            return False
+        return True
+
+    assert not closes(), "idle at one look: not yet"
+    # The lull passes: another worker took a request and answered it in between.
+    other.push(Request("https://www.presstv.ir/Detail/1"))
+    assert other.pop() is not None
+    server.delete(keys.inflight("other"))
+    assert not closes(), "a request was taken since the last look"
+    assert closes(), "idle at two looks with nothing taken between: done"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PREFIX = "newsmirror"
 
@@ -16,6 +17,11 @@ def current_key(site: str) -> str:
 class FleetKeys:
     site: str
     crawl: str  # the crawl's id: a fresh frontier and dupefilter for every crawl
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> FleetKeys:
+        """The keys of the crawl a worker's Scrapy settings name."""
+        return cls(settings.get("NEWSMIRROR_FLEET_SITE"), settings.get("NEWSMIRROR_FLEET_CRAWL"))
 
     @property
     def base(self) -> str:

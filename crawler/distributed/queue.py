@@ -9,15 +9,18 @@ from scrapy import Request
 from scrapy_redis.queue import PriorityQueue
 
 from crawler.distributed import serializer
+from crawler.distributed.keys import FleetKeys
 
 # Take the best entry and park it in this worker's in-flight hash in one step: a worker that
-# dies now or later leaves it there, and a live one puts it back (requeue_orphans).
+# dies now or later leaves it there, and a live one puts it back (requeue_orphans). The
+# crawl's `pops` count lets an idle worker tell a quiet fleet from a passing lull.
 _POP = """
 local entry = redis.call('ZRANGE', KEYS[1], 0, 0)
 if #entry == 0 then return false end
 redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
 local id = redis.sha1hex(entry[1])
 redis.call('HSET', KEYS[2], id, entry[1])
+redis.call('HINCRBY', KEYS[3], 'pops', 1)
 return {id, entry[1]}
 """
 
@@ -30,10 +33,11 @@ class ReliableQueue(PriorityQueue):  # type: ignore[misc]
     def __init__(self, server: redis.Redis, spider: Any, key: str, serializer: Any = None) -> None:
         super().__init__(server, spider, key, serializer)
         self.inflight_key: str = spider.settings.get("NEWSMIRROR_INFLIGHT_KEY")
+        self.state_key = FleetKeys.from_settings(spider.settings).state
         self._pop = server.register_script(_POP)
 
     def pop(self, timeout: int = 0) -> Request | None:
-        found = self._pop(keys=[self.key, self.inflight_key])
+        found = self._pop(keys=[self.key, self.inflight_key, self.state_key])
         if not found:
             return None
         entry_id, data = found

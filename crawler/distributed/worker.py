@@ -37,8 +37,7 @@ SLOT_TTL_SECONDS = 120.0  # a slot of a worker that died mid-request frees itsel
 
 
 def fleet_keys(crawler: Crawler) -> FleetKeys:
-    settings = crawler.settings
-    return FleetKeys(settings.get("NEWSMIRROR_FLEET_SITE"), settings.get("NEWSMIRROR_FLEET_CRAWL"))
+    return FleetKeys.from_settings(crawler.settings)
 
 
 def connect(crawler: Crawler) -> redis.Redis:
@@ -103,6 +102,7 @@ class FleetMembership:
         self.keys = keys
         self.worker = worker
         self._timer: task.LoopingCall | None = None
+        self._quiet_at: int | None = None  # the fleet's pop count when last seen idle
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -138,7 +138,16 @@ class FleetMembership:
         # (a request dropped on purpose), so it is done.
         self.server.delete(self.keys.inflight(self.worker))
         self.requeue_dead()
+        # Idle at one look is not enough: between another worker's capture (which empties
+        # its in-flight hash) and the links found on that page reaching the frontier, the
+        # fleet looks idle for a moment. It is done when idle at two looks (Scrapy asks
+        # again every few seconds) with no request taken in between.
+        pops = int(self.server.hget(self.keys.state, "pops") or 0)
         if not fleet_idle(self.server, self.keys, self.worker):
+            self._quiet_at = None
+            raise DontCloseSpider
+        if self._quiet_at != pops:
+            self._quiet_at = pops
             raise DontCloseSpider
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
