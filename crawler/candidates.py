@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler.classify import visible_text
 from crawler.profiles import SiteProfile
+
+if TYPE_CHECKING:
+    from crawler.links import Link
 
 # A host name in running text: labels of letters, digits and hyphens, and a top-level
 # domain of letters only (so "e.g." or "3.5" are not hosts).
@@ -36,17 +40,27 @@ def named_in_alternates(html: str, profile: SiteProfile) -> set[str]:
     return found
 
 
-def serving_story_urls(links: Iterable[str], profile: SiteProfile) -> dict[str, str]:
-    """Foreign hosts that links point to under the site's story URL shape (CDN aliases,
-    unlisted mirrors), each with one such URL."""
+def serving_story_urls(links: Iterable[tuple[str, Link]]) -> dict[str, str]:
+    """Foreign hosts that a page's links point to under the site's story URL shape (CDN
+    aliases, unlisted mirrors), each with one such link: (raw link, what it points to)."""
     found: dict[str, str] = {}
-    for link in links:
+    for raw, link in links:
+        if link.foreign_host and link.foreign_host not in found:
+            found[link.foreign_host] = raw
+    return found
+
+
+def foreign_story_host(link: str, profile: SiteProfile) -> str | None:
+    """The host of a link to the site's story URL shape on a host outside the profile, else
+    None (a link that cannot be parsed, such as a broken IPv6 address, included)."""
+    try:
         parts = urlsplit(link)
         host = (parts.hostname or "").lower()
-        foreign = host and host not in found and _is_foreign(host, profile)
-        if foreign and profile.article.pattern.match(parts.path):
-            found[host] = link
-    return found
+    except ValueError:
+        return None
+    if host and _is_foreign(host, profile) and profile.article.pattern.match(parts.path):
+        return host
+    return None
 
 
 def _is_foreign(host: str, profile: SiteProfile) -> bool:

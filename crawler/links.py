@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 from crawler import urls
+from crawler.candidates import foreign_story_host
 from crawler.profiles import SiteProfile
 
 # A regular expression is enough here: a missed link is found again on another page or in
@@ -81,12 +82,14 @@ class Link:
     key: str | None = None  # article links: the story
     day: dt.date | None = None  # article links: the date in the URL
     path: str | None = None  # article links: the canonical path, asked on every host
+    # Other links: the host, when it is outside the profile and the path is story-shaped.
+    foreign_host: str | None = None
 
     @classmethod
     def of(cls, raw: str, profile: SiteProfile) -> Link:
         kind, url, ref = urls.read_link(raw, profile)
         if url is None:
-            return cls("other")
+            return cls("other", foreign_host=foreign_story_host(raw, profile))
         if ref is None:  # read_link gives a ref with every article, and only then
             return cls(kind, url)
         canonical = urls.canonical_of_ref(ref, profile)  # the URL parsed once, not twice

@@ -52,8 +52,8 @@ def read_story_page(text: str, url: str, key: str, book: LinkBook) -> StoryPage:
     """Read a page fetched as story `key` and found at `url` (it names that story)."""
     profile = book.profile
     extracted = extract_article(text, url, profile)
-    raws = page_links(text, url)
-    links = [(raw, link) for raw in raws if (link := book(raw)).key is not None]
+    every = [(raw, book(raw)) for raw in page_links(text, url)]
+    links = [(raw, link) for raw, link in every if link.key is not None]
     others = {link.key for _, link in links} - {key}
     outcome = classify_article(text, extracted, profile, len(others))
     if outcome != ARTICLE:
@@ -63,5 +63,5 @@ def read_story_page(text: str, url: str, key: str, book: LinkBook) -> StoryPage:
         outcome,
         links,
         sorted(named_in_alternates(text, profile)),
-        serving_story_urls(raws, profile),
+        serving_story_urls(every),
     )

@@ -10,6 +10,7 @@ from crawler import urls
 from crawler.extraction import extract_article
 from crawler.feeds import parse_feed, parse_sitemap, robots_sitemaps
 from crawler.profiles import load_profile
+from crawler.reading import LinkBook, read_story_page
 from tests.faults.conftest import Tally
 
 PROFILE = load_profile("presstv")
@@ -79,5 +80,39 @@ def test_control_characters_after_removed_boilerplate_never_raise() -> None:
     assert "after it" in (result["body"] or "")
 
 
+HREFS = st.one_of(
+    URLS,
+    st.builds(
+        lambda host, path: f"https://{host}/Detail/2026/01/01/{path}",
+        st.sampled_from(["[bad", "[::1", "cdn.example.org", "x:y:z", "presstv.ir:99999"]),
+        st.text(max_size=20),
+    ),
+)
+
+
+@FUZZ
+@given(hrefs=st.lists(HREFS, max_size=12), markup=MARKUP)
+def test_story_page_reading_never_raises(hrefs: list[str], markup: str) -> None:
+    links = "".join(f'<a href="{href}">link</a>' for href in hrefs)
+    page = f"<html><body><article><h1>T</h1>{markup}<p>{links}</p></article></body></html>"
+    url = "https://www.presstv.ir/Detail/2026/01/01/1/x"
+    read_story_page(page, url, "presstv:1", LinkBook(PROFILE))
+
+
+def test_a_broken_link_spoils_no_story_page() -> None:
+    # A link to a broken IPv6 address made reading the page raise (urlsplit's ValueError),
+    # so the story it carried was not stored.
+    links = (
+        '<a href="https://[bad/Detail/2026/01/01/7/x">a</a>'
+        '<a href="https://cdn.example.org/Detail/2026/01/01/7/x">b</a>'
+    )
+    page = f"<html><body><article><h1>T</h1><p>{'Words. ' * 50}{links}</p></article></body></html>"
+    url = "https://www.presstv.ir/Detail/2026/01/01/1/x"
+    read = read_story_page(page, url, "presstv:1", LinkBook(PROFILE))
+    assert read.serving_hosts == {
+        "cdn.example.org": "https://cdn.example.org/Detail/2026/01/01/7/x"
+    }
+
+
 def test_fuzz_examples_are_tallied(trials: Tally) -> None:
-    trials.extra_trials = trials.extra_passed = 3 * FUZZ.max_examples
+    trials.extra_trials = trials.extra_passed = 4 * FUZZ.max_examples
