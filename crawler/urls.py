@@ -176,7 +176,13 @@ def _ref_of_path(path: str, profile: SiteProfile) -> ArticleRef | None:
 
 def _normal_value(value: str) -> str:
     """A group's value escaped one way (every encoding of a slug is one slug)."""
+    if _UNRESERVED_RE.fullmatch(value):  # most: nothing to unescape or escape
+        return value
     return quote(unquote_to_bytes(value), safe=_GROUP_SAFE)
+
+
+# Characters quote() never escapes and unquote never changes.
+_UNRESERVED_RE = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 def story_key(url: str, profile: SiteProfile) -> str | None:
