@@ -6,8 +6,8 @@ It prints one JSON line: pages fetched and seconds from first request to close.
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -59,10 +59,13 @@ def run(url_file: Path, options: CrawlOptions) -> dict[str, float]:
     return {"pages": spider.pages, "seconds": spider.last - spider.started}
 
 
-def main() -> None:
-    url_file, options_file = Path(sys.argv[1]), Path(sys.argv[2])
-    options = CrawlOptions(**json.loads(options_file.read_text()))
-    print(json.dumps(run(url_file, options)))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bare_spider", description=__doc__)
+    parser.add_argument("urls", type=Path, help="a file of URLs, one a line")
+    parser.add_argument("options", type=Path, help="a JSON file of CrawlOptions fields")
+    args = parser.parse_args(argv)
+    options = CrawlOptions(**json.loads(args.options.read_text()))
+    print(json.dumps(run(args.urls, options)))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ the same session, so the ratios hold even on a noisy machine.
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -56,6 +57,8 @@ def _baseline_crawl(
         "overrides": LOOPBACK_SETTINGS,
     }
     options_file.write_text(json.dumps(options))
+    # The usual recipe writes what it extracted; the bare spider writes nothing.
+    outputs = [] if module == "bench.bare_spider" else [str(workdir / "usual.jsonl")]
     out = subprocess.run(
         [
             sys.executable,
@@ -63,7 +66,7 @@ def _baseline_crawl(
             module,
             str(url_file),
             str(options_file),
-            str(workdir / f"{module.rsplit('.', 1)[-1]}.jsonl"),
+            *outputs,
         ],
         cwd=REPO,
         check=True,
@@ -114,11 +117,14 @@ def measure(stories: int = DEFAULT_STORIES, repeat: int = 3) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    stories = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_STORIES
-    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    result = measure(stories=stories, repeat=repeat)
-    print(json.dumps(result, indent=2))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.crawl_speed", description=__doc__)
+    parser.add_argument(
+        "stories", type=int, nargs="?", default=DEFAULT_STORIES, help="(default: %(default)s)"
+    )
+    parser.add_argument("repeat", type=int, nargs="?", default=3, help="runs (default: 3)")
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(stories=args.stories, repeat=args.repeat), indent=2))
 
 
 if __name__ == "__main__":

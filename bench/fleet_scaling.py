@@ -10,6 +10,7 @@ servers saw, so process start-up and Scrapy's idle heartbeat at the end are left
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -80,5 +81,12 @@ def measure(
     }
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fleet_scaling", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=1, help="runs (default: 1)")
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(repeat=args.repeat), indent=2))
+
+
 if __name__ == "__main__":
-    print(json.dumps(measure(repeat=1), indent=2))
+    main()

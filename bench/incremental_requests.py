@@ -6,9 +6,9 @@ the window: what is measured is the cost of finding out that nothing is new.
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,13 @@ def measure(stories: int = 5000) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 5000), indent=2))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.incremental_requests", description=__doc__
+    )
+    parser.add_argument("stories", type=int, nargs="?", default=5000, help="(default: 5000)")
+    args = parser.parse_args(argv)
+    print(json.dumps(measure(args.stories), indent=2))
 
 
 if __name__ == "__main__":

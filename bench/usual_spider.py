@@ -9,8 +9,8 @@ It prints one JSON line: pages fetched and seconds from first request to the las
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,10 +60,14 @@ def run(url_file: Path, options: CrawlOptions, out_path: Path) -> dict[str, floa
     return {"pages": spider.pages, "seconds": spider.last - spider.started}
 
 
-def main() -> None:
-    url_file, options_file, out_path = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-    options = CrawlOptions(**json.loads(options_file.read_text()))
-    print(json.dumps(run(url_file, options, out_path)))
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.usual_spider", description=__doc__)
+    parser.add_argument("urls", type=Path, help="a file of URLs, one a line")
+    parser.add_argument("options", type=Path, help="a JSON file of CrawlOptions fields")
+    parser.add_argument("out", type=Path, help="the JSON lines file to write")
+    args = parser.parse_args(argv)
+    options = CrawlOptions(**json.loads(args.options.read_text()))
+    print(json.dumps(run(args.urls, options, args.out)))
 
 
 if __name__ == "__main__":
