@@ -94,17 +94,13 @@ def _plain_prefix(url: str) -> str | None:
 # path of plain segments, no query or fragment. Such a URL is already clean (checked against
 # _clean on 800,000 generated and real links), and the match costs a fraction of w3lib's
 # parse, which is most of the cost of the first sight of each link in a crawl.
-_PLAIN_URL_RE = re.compile(
+_PLAIN_ORIGIN = (
     r"https?://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-    r"(?:/|(?:/[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*)+/?)"
 )
-
-
+_PLAIN_PATH = r"(?:/|(?:/[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*)+/?)"
+_PLAIN_URL_RE = re.compile(_PLAIN_ORIGIN + _PLAIN_PATH)
 # The same, followed by "?" or "#" or nothing; group 1 is the path (empty: no path at all).
-_PLAIN_PREFIX_RE = re.compile(
-    r"https?://(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-    r"((?:/|(?:/[A-Za-z0-9_~-]+(?:\.[A-Za-z0-9_~-]+)*)+/?)?)(?=[?#]|$)"
-)
+_PLAIN_PREFIX_RE = re.compile(f"{_PLAIN_ORIGIN}({_PLAIN_PATH}?)(?=[?#]|$)")
 # A query key with nothing to unescape: compared as it is written.
 _PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
