@@ -74,13 +74,14 @@ import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from sqlite_utils import Database
 
 from crawler import minhash
+from crawler.sql_params import chunks, marks
 
 # Invisible characters that str.split() does not treat as whitespace but that templates
 # and CMSs sprinkle into text (zero-width space, word joiner, BOM). ZWNJ (U+200C) is left
@@ -178,8 +179,7 @@ _ASCII_SEPARATORS = bytes(
 # guillemets, en and em dashes, curly quotes, ellipsis, bullet, primes, and the invisible ones.
 _NON_WORD = "\u00a0\u00ab\u00bb\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u2022\u2032\u2033"
 _NON_WORD_UTF8 = tuple((char, char.encode()) for char in _NON_WORD + _INVISIBLE)
-_CHUNK = 500  # keys per IN (...) query and per rebuild page
-_T = TypeVar("_T")
+_PAGE = 500  # stories per rebuild page
 
 
 def _splitmix64(index: int) -> int:
@@ -549,11 +549,11 @@ class NearDuplicateIndex:
             if self._needs_rebuild():
                 return self.rebuild()
             found: list[tuple[Any, ...]] = []
-            for chunk in _chunks(wanted):
-                found.extend(self.conn.execute(_CHANGED_ROWS.format(marks=_marks(chunk)), chunk))
+            for chunk in chunks(wanted):
+                found.extend(self.conn.execute(_CHANGED_ROWS.format(marks=marks(chunk)), chunk))
             bodies: dict[str, str | None] = {}
-            for chunk in _chunks([row[0] for row in found if row[0] not in sketches]):
-                sql = f"SELECT key, body FROM articles WHERE key IN ({_marks(chunk)})"  # noqa: S608
+            for chunk in chunks([row[0] for row in found if row[0] not in sketches]):
+                sql = f"SELECT key, body FROM articles WHERE key IN ({marks(chunk)})"  # noqa: S608
                 bodies.update(self.conn.execute(sql, chunk))
             rows = [(key, bodies.get(key), *rest) for key, *rest in found]
             self._place_many(rows, sketches)
@@ -583,7 +583,7 @@ class NearDuplicateIndex:
             self.conn.execute(_INSERT_CONFIG, dataclasses.astuple(self.config))
             self.stored = self.config
             last = ""
-            while page := self.conn.execute(_ARTICLES_PAGE, [last, _CHUNK]).fetchall():
+            while page := self.conn.execute(_ARTICLES_PAGE, [last, _PAGE]).fetchall():
                 self._place_many(page, {})
                 count += len(page)
                 last = page[-1][0]
@@ -613,8 +613,8 @@ class NearDuplicateIndex:
         """
         titles = sorted({row[4] for row in rows if row[4] is not None})
         series: set[str] = set()
-        for chunk in _chunks(titles):
-            sql = _SERIES_TITLES.format(marks=_marks(chunk))
+        for chunk in chunks(titles):
+            sql = _SERIES_TITLES.format(marks=marks(chunk))
             series.update(title for (title,) in self.conn.execute(sql, [*chunk, SERIES_DAYS]))
         run: list[_Row] = []
         for row in rows:
@@ -755,7 +755,7 @@ class NearDuplicateIndex:
         """Stories sharing a band, in the window, whose exact Jaccard reaches the threshold."""
         window = self.config.window_seconds
         buckets = self.config.buckets(ts)
-        sql = _CANDIDATES.format(buckets=_marks(buckets), bands=_marks(bands))
+        sql = _CANDIDATES.format(buckets=marks(buckets), bands=marks(bands))
         title, day = issue
         series = title is not None and self._is_series(title)
         similar = []
@@ -774,15 +774,6 @@ class NearDuplicateIndex:
             if jaccard(fingerprints, theirs) >= self.config.threshold:
                 similar.append(_Candidate(key, published_ts, duplicate_of, duplicate_ts))
         return similar
-
-
-def _chunks(items: Sequence[_T]) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _marks(items: Sequence[object]) -> str:
-    return ", ".join("?" for _ in items)
 
 
 @dataclass(slots=True)
@@ -898,8 +889,8 @@ class _Run:
                     wanted[bucket].update(story.bands)
         matched: defaultdict[str, set[int]] = defaultdict(set)
         for bucket, bands in sorted(wanted.items()):
-            for chunk in _chunks(sorted(bands)):
-                sql = _BAND_MATCHES.format(marks=_marks(chunk))
+            for chunk in chunks(sorted(bands)):
+                sql = _BAND_MATCHES.format(marks=marks(chunk))
                 for band, story_id in self.conn.execute(sql, [bucket, *chunk]):
                     for story in self.by_band[band]:
                         if story.ts is not None and bucket in self.config.buckets(story.ts):
@@ -911,8 +902,8 @@ class _Run:
         as _CANDIDATES finds them; their links go into `links` and `entry_ts`."""
         matched = self._band_matches(stories)
         rows: dict[int, tuple[str, int | None, str | None]] = {}
-        for chunk in _chunks(sorted(set().union(*matched.values()))):
-            sql = _CANDIDATE_ROWS.format(marks=_marks(chunk))
+        for chunk in chunks(sorted(set().union(*matched.values()))):
+            sql = _CANDIDATE_ROWS.format(marks=marks(chunk))
             for story_id, key, ts, body, duplicate_of, duplicate_ts in self.conn.execute(
                 sql, chunk
             ):

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from crawler.clock import to_utc, utc_now
 from crawler.dedupe import NearDuplicateIndex, Sketch, content_hash_and_word_count
 from crawler.items import ARTICLE, GONE, LISTING, OUTCOMES, UNCHANGED, Capture, MirrorCandidate
+from crawler.sql_params import chunks, marks
 from crawler.storage.schema import EXTRACTED_COLUMNS, MIGRATIONS
 from crawler.storage.stories import HostRecord, Story, Version, sort_hosts
 from crawler.storage.wal import Checkpointer, wal_bytes
@@ -36,7 +37,6 @@ CACHE_SIZE = -8_192  # KiB when negative: a batch's FTS and index pages stay in 
 WAL_CHECKPOINT_PAGES = 10_000  # checkpointed in a thread (crawler/storage/wal.py) past this
 # SQLite's own checkpoint in the commit, for a writer that leaves that thread no time.
 WAL_AUTOCHECKPOINT_PAGES = 4 * WAL_CHECKPOINT_PAGES
-IN_CHUNK = 500  # parameters per IN (...) query, well under SQLite's limit
 RECENT = 10  # runs and errors that stats() reports
 # New raw pages are zstd frames (RFC 8878, content size in the header): at level 3 about twice
 # as fast as zlib's default level 6 on news pages, and smaller. Pages stored as zlib by
@@ -112,8 +112,7 @@ _CAPTURE_COLUMNS = (
 def _insert_sql(table: str, columns: Sequence[str], suffix: str = "", verb: str = "INSERT") -> str:
     """Statement text from the constant table and column names above; values stay parameters."""
     names = ", ".join(columns)
-    marks = ", ".join("?" for _ in columns)
-    return f"{verb} INTO {table} ({names}) VALUES ({marks}){suffix}"
+    return f"{verb} INTO {table} ({names}) VALUES ({marks(columns)}){suffix}"
 
 
 def _upsert_sql(
@@ -270,15 +269,6 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
             conn.close()
             raise
     return conn
-
-
-def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _marks(items: Sequence[Any]) -> str:
-    return ", ".join("?" for _ in items)
 
 
 # json.dumps() with these options would build a new encoder for every call.
@@ -700,16 +690,16 @@ class Store:
         ordered = sorted(keys)
         batch.stories = {key: Story(key) for key in ordered}
         conn = self.db.conn
-        for chunk in _chunks(ordered):
-            marks = _marks(chunk)
+        for chunk in chunks(ordered):
+            places = marks(chunk)
             for key, row_hash in conn.execute(
-                f"SELECT key, content_hash FROM articles WHERE key IN ({marks})",  # noqa: S608
+                f"SELECT key, content_hash FROM articles WHERE key IN ({places})",  # noqa: S608
                 chunk,
             ):
                 batch.stories[key].row_hash = row_hash
             sql = (
                 "SELECT id, article_key, content_hash, hosts, first_seen_at, last_seen_at, url "  # noqa: S608
-                f"FROM versions WHERE article_key IN ({marks})"
+                f"FROM versions WHERE article_key IN ({places})"
             )
             for vid, key, chash, hosts, first, last, url in conn.execute(sql, chunk):
                 batch.stories[key].versions[chash] = Version(
@@ -717,7 +707,7 @@ class Store:
                 )
             for row in conn.execute(
                 f"SELECT {', '.join(_HOST_COLUMNS)} FROM article_hosts "  # noqa: S608
-                f"WHERE article_key IN ({marks})",
+                f"WHERE article_key IN ({places})",
                 chunk,
             ):
                 record = HostRecord(*row[1:])
@@ -803,11 +793,11 @@ class Store:
         if not ids:
             return captures
         stored: set[str] = set()
-        for chunk in _chunks(sorted(set(ids))):
+        for chunk in chunks(sorted(set(ids))):
             stored.update(
                 row[0]
                 for row in self.db.execute(
-                    f"SELECT delivery_id FROM captures WHERE delivery_id IN ({_marks(chunk)})",  # noqa: S608
+                    f"SELECT delivery_id FROM captures WHERE delivery_id IN ({marks(chunk)})",  # noqa: S608
                     chunk,
                 )
             )
@@ -828,8 +818,8 @@ class Store:
         """
         shas = sorted(batch.raw)
         known: set[str] = set()
-        for chunk in _chunks(shas):
-            sql = f"SELECT sha256 FROM raw_pages WHERE sha256 IN ({_marks(chunk)})"  # noqa: S608
+        for chunk in chunks(shas):
+            sql = f"SELECT sha256 FROM raw_pages WHERE sha256 IN ({marks(chunk)})"  # noqa: S608
             known.update(row[0] for row in self.db.conn.execute(sql, chunk))
         new = [(sha, batch.raw[sha]) for sha in shas if sha not in known]
         return self._workers().submit(_raw_page_rows, new)
@@ -915,10 +905,10 @@ class Store:
         """Fetch the extracted fields of stored versions (that a story row must now show)."""
         wanted = {version.id: version for version in versions if version.id is not None}
         ids = sorted(wanted)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             cursor = self.db.conn.execute(
                 f"SELECT id, {', '.join(_FIELDS)} FROM versions "  # noqa: S608
-                f"WHERE id IN ({_marks(chunk)})",
+                f"WHERE id IN ({marks(chunk)})",
                 chunk,
             )
             for row in cursor:
@@ -1090,11 +1080,11 @@ class Store:
         rows: list[dict[str, Any]] = []
         ordered = sorted(set(keys))
         with _sqlite_errors(self.path):
-            for chunk in _chunks(ordered):
+            for chunk in chunks(ordered):
                 rows.extend(
                     self.db.query(
                         f"SELECT id, {', '.join(_CAPTURE_COLUMNS)} FROM captures "  # noqa: S608
-                        f"WHERE article_key IN ({_marks(chunk)}) "
+                        f"WHERE article_key IN ({marks(chunk)}) "
                         "AND outcome IN (?, ?) AND content_hash IS NOT NULL",
                         [*chunk, ARTICLE, UNCHANGED],
                     )
