@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -25,10 +27,18 @@ class InputError(click.UsageError):
     """Bad input: reported as one line on stderr with exit status 2, nothing touched."""
 
 
+def dump_stacks_on_sigusr1() -> None:
+    """`kill -USR1 PID` prints every thread's stack to stderr and the process goes on: where
+    a long or stuck run is, without stopping it."""
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 class OneLineGroup(click.Group):
     """A click group whose usage errors are one clear line (no usage dump, no traceback)."""
 
     def main(self, args: Sequence[str] | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
+        dump_stacks_on_sigusr1()
         try:
             result = super().main(args=args, standalone_mode=False, **extra)
         except click.exceptions.Exit as stop:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,31 @@ def test_scrapy_crawl_presstv_works_from_the_repo_root(
     db = sqlite_utils.Database(db_path)
     assert db.table("articles").count > 0
     assert "ScrapyDeprecationWarning" not in result.stderr
+
+
+def test_sigusr1_prints_where_a_crawl_is_and_the_crawl_goes_on(
+    tmp_path: Path, replay_server: ReplayServer
+) -> None:
+    db = tmp_path / "dump.db"
+    args = ["crawl", "presstv", "--db", str(db), "--max-pages", "40", *connect_args(replay_server)]
+    slow = [*FAST, "--set", "DOWNLOAD_DELAY=0.1"]
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "crawler", *args, *slow],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not db.exists() and time.monotonic() < deadline:  # the handler is set by then
+            time.sleep(0.05)
+        crawl.send_signal(signal.SIGUSR1)
+        _, errors = crawl.communicate(timeout=120)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+            crawl.communicate()
+    assert crawl.returncode == 0, errors[-2000:]
+    assert "most recent call first" in errors  # every thread's stack, the run unharmed
+    assert sqlite_utils.Database(db)["captures"].count == 40

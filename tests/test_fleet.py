@@ -144,7 +144,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         os.kill(worker, signal.SIGKILL)  # a worker, not its launcher
         for launcher in launchers:
             launcher.wait(timeout=240)
-        _, errors = writer.communicate(timeout=240)
+        errors = _finished(writer, redis_url, timeout=240)
     finally:
         for process in launchers:
             if process.poll() is None:
@@ -155,6 +155,39 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
             writer.communicate()  # reaps it and closes its pipe
     assert writer.returncode == 0, errors
     _same(_summary(db), want)
+
+
+def _finished(writer: subprocess.Popen[str], redis_url: str, timeout: float) -> str:
+    """The writer's stderr once it has exited; if it has not within `timeout`, the test fails
+    with where it was (its stacks, from SIGUSR1) and what the fleet's keys in Redis held."""
+    try:
+        return writer.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        writer.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        writer.kill()
+        errors = writer.communicate()[1]
+    pytest.fail(f"the writer did not finish\n{_fleet_state(redis_url)}\n{errors[-6000:]}")
+
+
+def _fleet_state(redis_url: str) -> str:
+    server = redis.Redis.from_url(redis_url, decode_responses=True)
+    lines = []
+    for key in sorted(server.scan_iter("newsmirror:*")):
+        kind = server.type(key)
+        if key.endswith(":workers"):
+            now = time.time()
+            ages = {name: round(now - float(seen), 1) for name, seen in server.hgetall(key).items()}
+            lines.append(f"{key}: silent for {ages}")
+        elif kind == "hash":
+            lines.append(f"{key}: {server.hlen(key)} fields")
+        elif kind == "zset":
+            lines.append(f"{key}: {server.zcard(key)} entries")
+        elif kind == "list":
+            lines.append(f"{key}: {server.llen(key)} items")
+        else:
+            lines.append(f"{key}: {kind!s}")
+    return "\n".join(lines)
 
 
 def _all_done(launchers: list[subprocess.Popen[bytes]]) -> bool:

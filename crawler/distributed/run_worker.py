@@ -11,6 +11,7 @@ import redis
 from scrapy.crawler import CrawlerProcess
 from scrapy.exceptions import ScrapyDeprecationWarning
 
+from crawler.cli_common import dump_stacks_on_sigusr1
 from crawler.distributed.keys import FleetKeys, text
 from crawler.profiles import parse_profile
 from crawler.runner import CrawlOptions, crawl_settings
@@ -58,6 +59,7 @@ def main() -> None:
     # scrapy-redis 0.9 still calls APIs Scrapy 2.13+ deprecates; one warning per request
     # would bury the log.
     warnings.filterwarnings("ignore", category=ScrapyDeprecationWarning, module="scrapy_redis")
+    dump_stacks_on_sigusr1()
     spec = json.loads(sys.argv[1])
     options = CrawlOptions(**spec["options"])
     server = redis.Redis.from_url(spec["redis_url"])
