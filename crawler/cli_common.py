@@ -30,8 +30,13 @@ class InputError(click.UsageError):
 def dump_stacks_on_sigusr1() -> None:
     """`kill -USR1 PID` prints every thread's stack to stderr and the process goes on: where
     a long or stuck run is, without stopping it."""
-    if hasattr(signal, "SIGUSR1"):
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+    stderr = sys.__stderr__  # the process's own: sys.stderr may be captured (no file number)
+    if not hasattr(signal, "SIGUSR1") or stderr is None:
+        return
+    try:
+        faulthandler.register(signal.SIGUSR1, file=stderr, all_threads=True)
+    except (OSError, ValueError):  # io.UnsupportedOperation is both: no file number
+        return
 
 
 class OneLineGroup(click.Group):
