@@ -16,6 +16,12 @@ _FIELD_RE = re.compile(r"{(\w+)}")
 # Values for a story URL that names no story: the year 2000 predates every id in use.
 _PROBE_VALUES = {"year": "2000", "month": "01", "day": "01", "id": "0", "slug": "newsmirror-probe"}
 
+# A Scrapy signal the spider sends when a host's probe has answered (or failed) in this
+# process, with `host`, `fingerprint` (what the host gave, or None) and `verdict` ((state,
+# detail) when the answer made the crawl give the host up, else None). A fleet worker
+# passes it on to the other workers, whose story requests for the host wait for it too.
+PROBE_ANSWERED = object()
+
 
 def probe_path(profile: SiteProfile) -> str | None:
     """A path of the site's story shape that names no story: what a host answers for it is

@@ -24,7 +24,7 @@ from crawler.classify import (
 )
 from crawler.clock import utc_now
 from crawler.feeds import Document, read_feed, read_sitemap, robots_sitemaps
-from crawler.hosts import SAME_PAGE_PATHS, HostBook, probe_path
+from crawler.hosts import PROBE_ANSWERED, SAME_PAGE_PATHS, HostBook, probe_path
 from crawler.items import (
     ARTICLE,
     ERROR,
@@ -153,6 +153,13 @@ class MirrorSpider(scrapy.Spider):
         return spider
 
     def archive_closed(self) -> None:
+        never_sent = {host: len(waiting) for host, waiting in self.held.items() if waiting}
+        if never_sent:
+            self.logger.warning(
+                "%d story requests were never sent: the probe of their hosts never answered (%s)",
+                sum(never_sent.values()),
+                ", ".join(sorted(never_sent)),
+            )
         self.readers.close()
         self.archive.close()
 
@@ -345,6 +352,37 @@ class MirrorSpider(scrapy.Spider):
         else:
             held.append(request)
 
+    def _probe_answered(self, host: str) -> Iterator[scrapy.Request]:
+        """The host's probe answered here: send what waited for it, and say so (PROBE_ANSWERED;
+        in a fleet the probe came to this worker only, and others hold requests for it too)."""
+        if self.crawler is not None:
+            verdict = self.host_policy.verdicts.get(host)
+            self.crawler.signals.send_catch_log(
+                PROBE_ANSWERED,
+                host=host,
+                fingerprint=self.host_policy.probes.get(host),
+                verdict=(verdict.state, verdict.detail) if verdict else None,
+            )
+        yield from self._release(host)
+
+    def awaited_probes(self) -> list[str]:
+        """The hosts whose probe has not answered in this process yet."""
+        return list(self.held)
+
+    def adopt_probe(
+        self, host: str, fingerprint: str | None, verdict: tuple[str, str] | None
+    ) -> list[scrapy.Request]:
+        """Another fleet worker's answer to the host's probe: taken as if it had come here.
+        Returns the requests that waited for it, to be scheduled (none if the host is given
+        up, or nothing waited)."""
+        if host not in self.held:
+            return []
+        if fingerprint is not None:
+            self.host_policy.probes.setdefault(host, fingerprint)
+        if verdict is not None:
+            self.host_policy.give_up(host, *verdict)  # the answering worker reported it
+        return list(self._release(host))
+
     def _release(self, host: str) -> Iterator[scrapy.Request]:
         """The host's probe answered (or failed): send what waited for it, unless the
         probe showed the host is gone."""
@@ -490,7 +528,7 @@ class MirrorSpider(scrapy.Spider):
             if notice:
                 yield from self._give_up(host, "seized", f"seizure notice at {response.url}")
         yield capture
-        yield from self._release(host)
+        yield from self._probe_answered(host)
 
     def _on_discovery(
         self, response: Response, capture: Capture, text: str | None
@@ -628,7 +666,7 @@ class MirrorSpider(scrapy.Spider):
         if page_type == "article":
             yield from self.fallback_requests(request)
         elif page_type == "probe":
-            yield from self._release(request.meta["probe_host"])
+            yield from self._probe_answered(request.meta["probe_host"])
 
     # --- helpers ----------------------------------------------------------------------------
 

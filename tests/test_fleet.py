@@ -98,6 +98,9 @@ def test_a_fleet_of_three_workers_and_a_writer_equals_one_crawl(
     result = _fleet_crawl(redis_url, db, replay_server)
     assert result.returncode == 0, result.stderr
     _same(_summary(db), want)
+    # Probes share the frontier: a worker whose own probes were answered at other workers
+    # sent none of its story requests (other workers found most of the stories anyway).
+    assert "never sent" not in result.stderr, result.stderr[-3000:]
     client = redis.Redis.from_url(redis_url)
     assert not list(client.scan_iter("newsmirror:*")), "a finished crawl leaves nothing in Redis"
 
@@ -424,3 +427,20 @@ def test_a_worker_does_not_leave_in_a_lull_between_a_capture_and_its_links(
     server.delete(keys.inflight("other"))
     assert not closes(), "a request was taken since the last look"
     assert closes(), "idle at two looks with nothing taken between: done"
+
+
+def test_a_probe_answered_at_another_worker_releases_what_waited_for_it(tmp_path: Path) -> None:
+    crawler = get_crawler(MirrorSpider, {"NEWSMIRROR_DB": str(tmp_path / "empty.db")})
+    spider = MirrorSpider.from_crawler(crawler, profile=load_profile("presstv"))
+    list(spider.backfill_requests(1000, 1009))  # story requests wait for their host's probe
+    waiting = {host: len(requests) for host, requests in spider.held.items()}
+    one, other = sorted(waiting)[:2]
+    assert waiting[one] == 10
+    assert set(spider.awaited_probes()) == set(waiting)
+    sent = spider.adopt_probe(one, "sha-of-its-404-page", None)
+    assert len(sent) == 10
+    assert spider.host_policy.probes[one] == "sha-of-its-404-page"
+    # An answer that made the other worker give the host up: nothing is sent to it here.
+    assert spider.adopt_probe(other, None, ("seized", "seizure notice")) == []
+    assert not spider.host_policy.may_request(other)
+    assert spider.adopt_probe(one, "again", None) == [], "an answer is taken once"

@@ -51,6 +51,10 @@ class FleetKeys:
     def state(self) -> str:  # hash: profile text, params, started_at, workers_seen
         return f"{self.base}:state"
 
+    @property
+    def probes(self) -> str:  # hash: host -> JSON of its probe's answer (PROBE_ANSWERED)
+        return f"{self.base}:probes"
+
     def inflight(self, worker: str) -> str:  # hash: request id -> encoded request
         return f"{self.base}:inflight:{worker}"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import redis
 from scrapy import signals
@@ -19,6 +20,7 @@ from twisted.internet import task
 from crawler.distributed.codec import encode_item
 from crawler.distributed.keys import FleetKeys
 from crawler.distributed.queue import requeue
+from crawler.hosts import PROBE_ANSWERED
 from crawler.items import Capture, HostVerdict, MirrorCandidate
 
 if TYPE_CHECKING:
@@ -34,6 +36,17 @@ HEARTBEAT_SECONDS = 2.0
 # A worker not heard from for this long is dead: its in-flight requests go back.
 DEAD_AFTER_SECONDS = 10.0
 SLOT_TTL_SECONDS = 120.0  # a slot of a worker that died mid-request frees itself
+
+
+@runtime_checkable
+class ProbeWaiter(Protocol):
+    """A spider whose story requests wait for their host's probe (MirrorSpider)."""
+
+    def awaited_probes(self) -> list[str]: ...
+
+    def adopt_probe(
+        self, host: str, fingerprint: str | None, verdict: tuple[str, str] | None
+    ) -> list[Request]: ...
 
 
 def fleet_keys(crawler: Crawler) -> FleetKeys:
@@ -103,6 +116,7 @@ class FleetMembership:
         self.worker = worker
         self._timer: task.LoopingCall | None = None
         self._quiet_at: int | None = None  # the fleet's pop count when last seen idle
+        self.spider: Spider | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -117,9 +131,11 @@ class FleetMembership:
         crawler.signals.connect(member.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(member.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(member.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(member.probe_answered, signal=PROBE_ANSWERED)
         return member
 
     def spider_opened(self, spider: Spider) -> None:
+        self.spider = spider
         self.beat()
         self.server.hincrby(self.keys.state, "workers_seen", 1)
         self._timer = task.LoopingCall(self.beat)
@@ -128,6 +144,36 @@ class FleetMembership:
     def beat(self) -> None:
         self.server.hset(self.keys.workers, self.worker, time.time())
         self.requeue_dead()
+        self.adopt_probes()
+
+    def probe_answered(
+        self, host: str, fingerprint: str | None, verdict: tuple[str, str] | None
+    ) -> None:
+        """A host's probe answered at this worker: the others learn it from Redis (the first
+        answer stands). Probes share the fleet's frontier, so a worker's own probe may be
+        answered at another worker, and its story requests for the host would wait for ever."""
+        answer = json.dumps({"fingerprint": fingerprint, "verdict": verdict})
+        self.server.hsetnx(self.keys.probes, host, answer)
+
+    def adopt_probes(self) -> int:
+        """Take the fleet's answers to the probes this worker still waits for, and schedule
+        what waited for them; returns how many requests were scheduled."""
+        spider = self.spider
+        if not isinstance(spider, ProbeWaiter):
+            return 0
+        hosts = spider.awaited_probes()
+        if not hosts:
+            return 0
+        scheduled = 0
+        for host, raw in zip(hosts, self.server.hmget(self.keys.probes, hosts), strict=True):
+            if raw is None:
+                continue
+            answer = json.loads(raw)
+            verdict = tuple(answer["verdict"]) if answer.get("verdict") else None
+            for request in spider.adopt_probe(host, answer.get("fingerprint"), verdict):
+                self.crawler.engine.crawl(request)
+                scheduled += 1
+        return scheduled
 
     def requeue_dead(self) -> int:
         """Requests in flight at workers that stopped beating go back to the frontier."""
@@ -138,6 +184,8 @@ class FleetMembership:
         # (a request dropped on purpose), so it is done.
         self.server.delete(self.keys.inflight(self.worker))
         self.requeue_dead()
+        if self.adopt_probes():
+            raise DontCloseSpider
         # Idle at one look is not enough: between another worker's capture (which empties
         # its in-flight hash) and the links found on that page reaching the frontier, the
         # fleet looks idle for a moment. It is done when idle at two looks (Scrapy asks
