@@ -17,21 +17,26 @@ from typing import Any
 POLL_SECONDS = 0.05
 
 
+def children(pid: int) -> list[int]:
+    """The processes `pid` started that are still running (none once it has ended)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.extend(map(int, (task / "children").read_text().split()))
+        except OSError:
+            continue
+    return found
+
+
 def descendants(pid: int) -> set[int]:
     """`pid` and every process below it."""
     found = {pid}
     todo = [pid]
     while todo:
-        parent = todo.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    todo.append(child)
+        for child in children(todo.pop()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
     return found
 
 

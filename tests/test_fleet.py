@@ -24,6 +24,7 @@ from scrapy import Request, Spider
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.test import get_crawler
 
+from bench.process_tree import children
 from crawler.distributed import fleet, serializer
 from crawler.distributed.codec import encode_item
 from crawler.distributed.keys import FleetKeys
@@ -200,14 +201,8 @@ def _all_done(launchers: list[subprocess.Popen[bytes]]) -> bool:
 def _a_worker(launchers: list[subprocess.Popen[bytes]]) -> int:
     """The pid of a worker process one of the launchers started."""
     for launcher in launchers:
-        out = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(launcher.pid)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if pids := [int(p) for p in out.stdout.split()]:
-            return pids[0]
+        if workers := children(launcher.pid):
+            return workers[0]
     raise AssertionError("no launcher has a worker")
 
 
