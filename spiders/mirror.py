@@ -393,13 +393,20 @@ class MirrorSpider(scrapy.Spider):
     # --- responses --------------------------------------------------------------------------
 
     async def parse_page(self, response: Response) -> AsyncIterator[Item]:
+        """Everything a response leads to, its capture last (see `captures_last`)."""
         page_type: str = response.meta["page_type"]
+        captures: list[Capture] = []
         if page_type == "article" and response.status < 400 and response.status != 304:
             async for item in self._on_story_page(response):
+                if isinstance(item, Capture):
+                    captures.append(item)
+                else:
+                    yield item
+        else:
+            for item in captures_last(self._parse_other(response, page_type), captures):
                 yield item
-            return
-        for item in self._parse_other(response, page_type):
-            yield item
+        for capture in captures:
+            yield capture
 
     def _parse_other(self, response: Response, page_type: str) -> Iterator[Item]:
         """Everything but a story page's 200: 304s, probes, errors and discovery pages."""
@@ -631,6 +638,11 @@ class MirrorSpider(scrapy.Spider):
     # --- failures ---------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> Iterator[Item]:
+        captures: list[Capture] = []
+        yield from captures_last(self._on_failure(failure), captures)
+        yield from captures
+
+    def _on_failure(self, failure: Failure) -> Iterator[Item]:
         request: scrapy.Request = failure.request  # type: ignore[attr-defined]
         if isinstance(failure.value, (BudgetExhausted, AlreadyAnswered)):
             return
@@ -703,6 +715,20 @@ class MirrorSpider(scrapy.Spider):
     def _stat(self, key: str) -> None:
         if self.crawler is not None:
             self.crawler.stats.inc_value(key)
+
+
+def captures_last(items: Iterable[Item], captures: list[Capture]) -> Iterator[Item]:
+    """`items` but their captures, which go to `captures` for the caller to yield after
+    the rest. In a fleet a capture drops its request from the worker's in-flight hash:
+    handed over last, the links and probe answers the page gave are on the frontier and
+    in Redis by then. The fleet never looks idle between a page's capture and its links,
+    and a worker killed in between leaves the request to be asked again, not its links
+    lost."""
+    for item in items:
+        if isinstance(item, Capture):
+            captures.append(item)
+        else:
+            yield item
 
 
 def _says_not_found(text: str | None, profile: SiteProfile) -> bool:

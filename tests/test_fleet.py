@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import itertools
 import os
@@ -22,7 +23,9 @@ import redis
 import sqlite_utils
 from scrapy import Request, Spider
 from scrapy.exceptions import DontCloseSpider
+from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
 
 from bench.process_tree import children
 from crawler.distributed import fleet, serializer
@@ -30,7 +33,7 @@ from crawler.distributed.codec import encode_item
 from crawler.distributed.keys import FleetKeys
 from crawler.distributed.local import RedisServerMissingError, redis_server
 from crawler.distributed.queue import ReliableQueue
-from crawler.distributed.worker import FleetMembership, bury_dead
+from crawler.distributed.worker import QUIET_SECONDS, FleetMembership, bury_dead
 from crawler.items import Capture
 from crawler.profiles import load_profile, profile_text
 from crawler.replay import ReplayConfig, ReplayServer, build_site, serve
@@ -120,6 +123,8 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     )
     # Slow enough that the crawl is still under way when its first captures are written.
     slow = [*FAST, "--set", "DOWNLOAD_DELAY=0.15"]
+    logs = [tmp_path / f"launcher-{n}.log" for n in range(3)]
+    streams = [log.open("w") for log in logs]
     launchers = [
         subprocess.Popen(
             [
@@ -132,23 +137,25 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
                 redis_url,
                 *connect_args(replay_server),
                 *slow,
+                "-v",  # the workers' log says when each left the crawl, and why
             ],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=stream,
         )
-        for _ in range(3)
+        for stream in streams
     ]
     try:
         deadline = time.monotonic() + 120
         while _captures(db) < 20 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not _all_done(launchers), "the crawl ended before a worker could be killed"
+        running = [launcher.poll() is None for launcher in launchers]
         worker = _a_worker(launchers)
         os.kill(worker, signal.SIGKILL)  # a worker, not its launcher
         for launcher in launchers:
             launcher.wait(timeout=240)
-        errors = _finished(writer, redis_url, timeout=240)
+        errors = _finished(writer, redis_url, timeout=240, logs=logs, running=running)
     finally:
         for process in launchers:
             if process.poll() is None:
@@ -157,13 +164,22 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
         if writer.poll() is None:
             writer.kill()
             writer.communicate()  # reaps it and closes its pipe
+        for stream in streams:
+            stream.close()
     assert writer.returncode == 0, errors
     _same(_summary(db), want)
 
 
-def _finished(writer: subprocess.Popen[str], redis_url: str, timeout: float) -> str:
+def _finished(
+    writer: subprocess.Popen[str],
+    redis_url: str,
+    timeout: float,
+    logs: list[Path],
+    running: list[bool],
+) -> str:
     """The writer's stderr once it has exited; if it has not within `timeout`, the test fails
-    with where it was (its stacks, from SIGUSR1) and what the fleet's keys in Redis held."""
+    with where it was (its stacks, from SIGUSR1), what the fleet's keys in Redis held, which
+    launchers still ran when the worker was killed, and what their workers logged."""
     try:
         return writer.communicate(timeout=timeout)[1]
     except subprocess.TimeoutExpired:
@@ -171,7 +187,16 @@ def _finished(writer: subprocess.Popen[str], redis_url: str, timeout: float) -> 
         time.sleep(2)
         writer.kill()
         errors = writer.communicate()[1]
-    pytest.fail(f"the writer did not finish\n{_fleet_state(redis_url)}\n{errors[-6000:]}")
+    said = "\n".join(
+        f"launcher {n}: {line}"
+        for n, log in enumerate(logs)
+        for line in log.read_text(errors="replace").splitlines()
+        if " WARNING: " in line or " ERROR: " in line or " leaves: " in line
+    )
+    pytest.fail(
+        f"the writer did not finish\n{_fleet_state(redis_url)}\n"
+        f"launchers running at the kill: {running}\n{said[-6000:]}\n{errors[-6000:]}"
+    )
 
 
 def _fleet_state(redis_url: str) -> str:
@@ -390,13 +415,11 @@ def test_a_dead_workers_host_slots_are_freed_with_its_requests(redis_url: str) -
     assert not server.hexists(keys.workers, "dead[1]")
 
 
-def test_a_worker_does_not_leave_in_a_lull_between_a_capture_and_its_links(
-    redis_url: str,
-) -> None:
-    # Another worker's capture empties its in-flight hash a moment before the links found
-    # on the page reach the frontier: at that moment the fleet looks idle. A worker that
-    # left then was missing for the rest of the crawl (CI: the killed-worker test found a
-    # launcher with no worker left to kill).
+def test_a_worker_leaves_only_once_the_fleet_has_stayed_quiet(redis_url: str) -> None:
+    # Story requests that wait for their host's probe are in no Redis key until their worker
+    # takes up the probe's answer at its next heartbeat: until then the fleet looks idle. A
+    # worker that left then was missing for the rest of the crawl (CI: the killed-worker
+    # test found the other workers gone and the crawl left with 240 requests and nobody).
     server = redis.Redis.from_url(redis_url)
     keys = FleetKeys("presstv", "test-crawl")
     settings = {
@@ -407,21 +430,62 @@ def test_a_worker_does_not_leave_in_a_lull_between_a_capture_and_its_links(
     spider = Spider.from_crawler(get_crawler(Spider, settings), name="fleet")
     other = ReliableQueue(server, spider, keys.requests, serializer)
     member = FleetMembership(spider.crawler, server, keys, "me")
+    now = [1000.0]
+    member.clock = lambda: now[0]
 
-    def closes() -> bool:
+    def closes(after: float) -> bool:
+        now[0] += after
         try:
             member.spider_idle(spider)
         except DontCloseSpider:
             return False
         return True
 
-    assert not closes(), "idle at one look: not yet"
-    # The lull passes: another worker took a request and answered it in between.
+    assert not closes(0), "idle at one look: not yet"
+    assert not closes(0.5), "idle at two looks in a moment: not yet"
+    # Another worker took held requests up, took one and answered it in between.
     other.push(Request("https://www.presstv.ir/Detail/1"))
     assert other.pop() is not None
     server.delete(keys.inflight("other"))
-    assert not closes(), "a request was taken since the last look"
-    assert closes(), "idle at two looks with nothing taken between: done"
+    assert not closes(QUIET_SECONDS), "a request was taken since the last look"
+    assert not closes(QUIET_SECONDS / 2), "quiet for less than QUIET_SECONDS"
+    other.push(Request("https://www.presstv.ir/Detail/2"))
+    assert not closes(QUIET_SECONDS), "a request waits on the frontier"
+    assert other.pop() is not None
+    server.delete(keys.inflight("other"))
+    assert not closes(0)
+    assert closes(QUIET_SECONDS), "idle for QUIET_SECONDS with nothing taken: done"
+
+
+def test_a_page_hands_its_capture_over_after_what_it_leads_to(tmp_path: Path) -> None:
+    # A fleet worker's capture drops its request from the in-flight hash. Handed over before
+    # the page's links, it left a moment in which the fleet looked idle, and a worker killed
+    # then lost the links for good: the request was answered, its links never queued.
+    crawler = get_crawler(MirrorSpider, {"NEWSMIRROR_DB": str(tmp_path / "empty.db")})
+    spider = MirrorSpider.from_crawler(crawler, profile=load_profile("presstv"))
+    site = build_site(ReplayConfig(stories=12))
+    host, held = "www.presstv.ir", "www.presstv.co.uk"
+    spider.adopt_probe(host, "sha-of-its-404-page", None)  # story requests go out at once
+    links = "".join(f'<a href="{site.link_url(s, host)}">{s.id}</a>' for s in site.newest(host))
+    home = Request(f"https://{host}/", meta={"page_type": "home"})
+    body = f"<html><body>{links}</body></html>".encode()
+    page = HtmlResponse(home.url, body=body, request=home, encoding="utf-8")
+
+    async def read() -> list[Any]:
+        return [item async for item in spider.parse_page(page)]
+
+    out = asyncio.run(read())
+    assert isinstance(out[-1], Capture), out[-1]
+    assert sum(isinstance(item, Request) for item in out) == len(site.newest(host))
+    # A probe that failed releases the story requests that waited for it: those first too.
+    list(spider.backfill_requests(1000, 1002))
+    waiting = len(spider.held[held])
+    probe = Request(f"https://{held}/probe", meta={"page_type": "probe", "probe_host": held})
+    failure = Failure(TimeoutError("took too long"))  # type: ignore[no-untyped-call]
+    failure.request = probe  # type: ignore[attr-defined]
+    out = list(spider.on_error(failure))
+    assert waiting
+    assert [type(item).__name__ for item in out] == ["Request"] * waiting + ["Capture"]
 
 
 def test_a_probe_answered_at_another_worker_releases_what_waited_for_it(tmp_path: Path) -> None:

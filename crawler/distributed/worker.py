@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 2.0
+# An idle worker leaves once the fleet has stayed idle this long with no request taken:
+# longer than a heartbeat, at which every worker takes up the probe answers its held
+# story requests wait for (those requests are in no Redis key until then).
+QUIET_SECONDS = 2 * HEARTBEAT_SECONDS
 # A worker not heard from for this long is dead: its in-flight requests go back.
 DEAD_AFTER_SECONDS = 10.0
 SLOT_TTL_SECONDS = 120.0  # a slot of a worker that died mid-request frees itself
@@ -115,7 +119,9 @@ class FleetMembership:
         self.keys = keys
         self.worker = worker
         self._timer: task.LoopingCall | None = None
-        self._quiet_at: int | None = None  # the fleet's pop count when last seen idle
+        # The fleet's pop count when first seen idle, and when (time.monotonic).
+        self._quiet_since: tuple[int, float] | None = None
+        self.clock = time.monotonic
         self.spider: Spider | None = None
 
     @classmethod
@@ -186,17 +192,26 @@ class FleetMembership:
         self.requeue_dead()
         if self.adopt_probes():
             raise DontCloseSpider
-        # Idle at one look is not enough: between another worker's capture (which empties
-        # its in-flight hash) and the links found on that page reaching the frontier, the
-        # fleet looks idle for a moment. It is done when idle at two looks (Scrapy asks
-        # again every few seconds) with no request taken in between.
+        # Idle at one look is not enough. Between another worker's probe answer and a third
+        # worker's story requests that waited for it reaching the frontier (at its next
+        # heartbeat) the fleet looks idle for a moment. It is done when it has stayed idle
+        # for QUIET_SECONDS with no request taken (Scrapy looks again every few seconds).
         pops = int(self.server.hget(self.keys.state, "pops") or 0)
         if not fleet_idle(self.server, self.keys, self.worker):
-            self._quiet_at = None
+            self._quiet_since = None
             raise DontCloseSpider
-        if self._quiet_at != pops:
-            self._quiet_at = pops
+        now = self.clock()
+        if self._quiet_since is None or self._quiet_since[0] != pops:
+            self._quiet_since = (pops, now)
             raise DontCloseSpider
+        if now - self._quiet_since[1] < QUIET_SECONDS:
+            raise DontCloseSpider
+        logger.info(
+            "%s leaves: the fleet was idle for %.1f s, %d requests taken in all",
+            self.worker,
+            now - self._quiet_since[1],
+            pops,
+        )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self._timer is not None and self._timer.running:
