@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,7 +32,9 @@ def run_fleet(site: str, options: Any, redis_url: str, workers: int, db_given: b
         raise InputError(str(exc)) from None
     keys = fleet.join_crawl(server, profile.name, text, fleet_params(options, source))
     # Workers say nothing on the terminal (N live lines would garble it); the writer reports.
-    quiet = replace(options, progress="off")
+    # They run in the project's directory, so the database they read the archive's state
+    # from (to skip known stories) is named by its absolute path.
+    quiet = replace(options, progress="off", db=str(Path(options.db).resolve()))
     procs = fleet.start_workers(quiet, source, redis_url, keys, workers)
     status = 0
     try:

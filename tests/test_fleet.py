@@ -277,6 +277,27 @@ def test_backfill_by_a_fleet_asks_each_id_once_per_host(tmp_path: Path, redis_ur
     assert {str(i) for i in site.truth.unlisted} <= archived
 
 
+def test_a_fleet_run_from_any_directory_skips_what_its_database_knows(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # The workers run in the project's directory: a relative --db named another file there,
+    # so every known story was asked again.
+    here = tmp_path / "archive"
+    here.mkdir()
+    with serve(build_site(ReplayConfig(stories=40))) as server:
+        routes = connect_args(server)
+        first = run_newsmirror("crawl", "presstv", "--db", str(here / "a.db"), *routes, *FAST)
+        assert first.returncode == 0, first.stderr
+        stories = sum(1 for hit in server.requests if "/Detail/" in hit.path)
+        server.clear_requests()
+        args = ["--redis", redis_url, "--workers", "2", "--db", "a.db", "--recheck-days", "0"]
+        again = run_newsmirror("crawl", "presstv", *args, *routes, *FAST, cwd=here)
+        asked = sum(1 for hit in server.requests if "/Detail/" in hit.path)
+    assert again.returncode == 0, again.stderr
+    assert stories > 40
+    assert asked < stories / 4, (asked, stories)
+
+
 def test_workers_split_a_backfill_range_between_them(tmp_path: Path) -> None:
     ranges = []
     for index in range(3):
