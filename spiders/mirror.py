@@ -395,15 +395,15 @@ class MirrorSpider(scrapy.Spider):
     async def parse_page(self, response: Response) -> AsyncIterator[Item]:
         """Everything a response leads to, its capture last (see `captures_last`)."""
         page_type: str = response.meta["page_type"]
+        if page_type != "article" or response.status >= 400 or response.status == 304:
+            for item in captures_last(self._parse_other(response, page_type)):
+                yield item
+            return
         captures: list[Capture] = []
-        if page_type == "article" and response.status < 400 and response.status != 304:
-            async for item in self._on_story_page(response):
-                if isinstance(item, Capture):
-                    captures.append(item)
-                else:
-                    yield item
-        else:
-            for item in captures_last(self._parse_other(response, page_type), captures):
+        async for item in self._on_story_page(response):
+            if isinstance(item, Capture):
+                captures.append(item)
+            else:
                 yield item
         for capture in captures:
             yield capture
@@ -638,9 +638,7 @@ class MirrorSpider(scrapy.Spider):
     # --- failures ---------------------------------------------------------------------------
 
     def on_error(self, failure: Failure) -> Iterator[Item]:
-        captures: list[Capture] = []
-        yield from captures_last(self._on_failure(failure), captures)
-        yield from captures
+        yield from captures_last(self._on_failure(failure))
 
     def _on_failure(self, failure: Failure) -> Iterator[Item]:
         request: scrapy.Request = failure.request  # type: ignore[attr-defined]
@@ -717,18 +715,19 @@ class MirrorSpider(scrapy.Spider):
             self.crawler.stats.inc_value(key)
 
 
-def captures_last(items: Iterable[Item], captures: list[Capture]) -> Iterator[Item]:
-    """`items` but their captures, which go to `captures` for the caller to yield after
-    the rest. In a fleet a capture drops its request from the worker's in-flight hash:
-    handed over last, the links and probe answers the page gave are on the frontier and
-    in Redis by then. The fleet never looks idle between a page's capture and its links,
-    and a worker killed in between leaves the request to be asked again, not its links
-    lost."""
+def captures_last(items: Iterable[Item]) -> Iterator[Item]:
+    """`items` with their captures moved to the end. In a fleet a capture drops its request
+    from the worker's in-flight hash: handed over last, the links and probe answers the page
+    gave are on the frontier and in Redis by then. The fleet never looks idle between a
+    page's capture and its links, and a worker killed in between leaves the request to be
+    asked again, not its links lost."""
+    captures: list[Capture] = []
     for item in items:
         if isinstance(item, Capture):
             captures.append(item)
         else:
             yield item
+    yield from captures
 
 
 def _says_not_found(text: str | None, profile: SiteProfile) -> bool:

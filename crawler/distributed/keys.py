@@ -48,7 +48,7 @@ class FleetKeys:
         return f"{self.base}:workers"
 
     @property
-    def state(self) -> str:  # hash: profile text, params, started_at, workers_seen
+    def state(self) -> str:  # hash: profile text, params, started_at, workers_seen, pops
         return f"{self.base}:state"
 
     @property
