@@ -187,18 +187,21 @@ def crawl(
     )
     check_fleet_options(redis_url, workers, jobdir)
     _validate_crawl(profile, options)
-    if redis_url is not None:
-        db_given = (
-            click.get_current_context().get_parameter_source("db") == ParameterSource.COMMANDLINE
-        )
-        if db_given:
-            open_for_writing(db)
-        return run_fleet(site, options, redis_url, workers, db_given)
-    return _run(profile, options)
+    if redis_url is None:
+        open_for_writing(db)
+        return _run(profile, options)
+    # A fleet command writes only when given --db (it runs the writer too); without it, it
+    # must not create the default database: launchers started together raced to create
+    # one file, and all but one failed with "locked".
+    db_given = click.get_current_context().get_parameter_source("db") == ParameterSource.COMMANDLINE
+    if db_given:
+        open_for_writing(db)
+    return run_fleet(site, options, redis_url, workers, db_given)
 
 
 def _validate_crawl(profile: SiteProfile, options: Any) -> None:
-    """Check every input before anything is created or changed."""
+    """Check every input before anything is created or changed (the database is checked
+    by the caller: a fleet command without --db has none to write)."""
     try:
         Window.parse(options.since, options.until)
     except WindowError as exc:
@@ -215,7 +218,6 @@ def _validate_crawl(profile: SiteProfile, options: Any) -> None:
         raise InputError(f"--webhook {options.webhook!r}: expected an http(s) URL")
     if options.jobdir and Path(options.jobdir).exists() and not Path(options.jobdir).is_dir():
         raise InputError(f"--jobdir {options.jobdir}: not a directory")
-    open_for_writing(options.db)
 
 
 def _validate_routes(profile: SiteProfile, connect_to: Sequence[str]) -> None:

@@ -298,6 +298,28 @@ def test_a_fleet_run_from_any_directory_skips_what_its_database_knows(
     assert asked < stories / 4, (asked, stories)
 
 
+def test_launchers_without_a_database_start_together(tmp_path: Path, redis_url: str) -> None:
+    # Every launcher created and migrated the default database it never writes; started
+    # together on a machine without one, all but one failed with "locked" (CI: the
+    # killed-worker test's other two launchers were gone before the kill).
+    with serve(build_site(ReplayConfig(stories=20))) as server:
+        args = ["crawl", "presstv", "--redis", redis_url, *connect_args(server), *FAST]
+        launchers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "crawler", *args],
+                cwd=tmp_path,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
+        errors = [launcher.communicate(timeout=240)[1] for launcher in launchers]
+    assert [launcher.returncode for launcher in launchers] == [0, 0, 0], errors
+    assert not (tmp_path / "data").exists(), "a launcher without --db writes no database"
+
+
 def test_workers_split_a_backfill_range_between_them(tmp_path: Path) -> None:
     ranges = []
     for index in range(3):
